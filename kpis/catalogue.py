@@ -1,0 +1,299 @@
+"""The KPI library: loads the YAML catalogue and target sets once, answers look-ups, builds the indicator table."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import UserError
+from .models import KPI, Target, TargetSet, normalise_code
+
+try:  # the C loader is ~10x faster; fall back where libyaml is missing
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+CATALOGUE_VERSION = "2026.11"
+DIMENSION_FILES = ("economy.yaml", "environment.yaml", "society.yaml")
+
+
+class CatalogueError(UserError, ValueError):
+    """A catalogue or target file that cannot be used; the message names the file and the entry."""
+
+
+def _data_dir() -> Path:
+    return Path(str(resources.files("kpis") / "catalogue"))
+
+
+def _read_yaml(path: Path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{path.name}: not valid YAML ({exc})") from None
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def _explain(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'entry'}: {err['msg']}" for err in exc.errors(include_url=False)
+    )
+
+
+def load_kpis(paths: Iterable[Path]) -> list[KPI]:
+    """Parse KPI files into models; any malformed entry raises CatalogueError naming file and KPI."""
+    kpis: list[KPI] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        raw = _read_yaml(path)
+        if not isinstance(raw, list):
+            raise CatalogueError(f"{path.name}: expected a list of KPI entries")
+        for i, entry in enumerate(raw, start=1):
+            label = entry.get("code", f"entry {i}") if isinstance(entry, dict) else f"entry {i}"
+            try:
+                kpi = KPI.model_validate(entry)
+            except ValidationError as exc:
+                raise CatalogueError(f"{path.name}: KPI {label}: {_explain(exc)}") from None
+            if kpi.code in seen:
+                raise CatalogueError(f"{path.name}: KPI {kpi.code} is already defined in {seen[kpi.code]}")
+            seen[kpi.code] = path.name
+            kpis.append(kpi)
+    return kpis
+
+
+@dataclass(frozen=True)
+class Library:
+    """All KPIs in catalogue order, indexed by code."""
+
+    kpis: tuple[KPI, ...]
+
+    @functools.cached_property
+    def by_code(self) -> dict[str, KPI]:
+        return {k.code: k for k in self.kpis}
+
+    def get(self, code: str) -> KPI:
+        norm = normalise_code(code)
+        try:
+            return self.by_code[norm]
+        except KeyError:
+            raise KeyError(f"no U4SSC KPI has the code {code!r}") from None
+
+    def __iter__(self):
+        return iter(self.kpis)
+
+    def __len__(self) -> int:
+        return len(self.kpis)
+
+
+@functools.lru_cache(maxsize=1)
+def library() -> Library:
+    """The bundled catalogue (parsed once per process)."""
+    base = _data_dir() / "kpis"
+    return Library(tuple(load_kpis(base / name for name in DIMENSION_FILES)))
+
+
+def get_kpi(code: str) -> KPI:
+    """Look a KPI up by its ITU code, tolerant of spacing and case ('sc:eh:ed:1c')."""
+    return library().get(code)
+
+
+# ---------------------------------------------------------------- target sets
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A checked target set: (code, part) -> Target, plus its name and version for the report."""
+
+    name: str
+    version: str
+    entries: dict[tuple[str, str], Target]
+    path: str | None = None
+
+    def for_point(self, code: str, part: str = "") -> Target | None:
+        return self.entries.get((code, part))
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (version {self.version})"
+
+
+def _parse_target_set(raw: object, where: str) -> TargetSet:
+    """Validate entry by entry so that a bad row is named by its KPI code, not by its list index."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("targets"), list):
+        raise CatalogueError(f"{where}: expected a mapping with name, version and a list under 'targets'")
+    for i, entry in enumerate(raw["targets"], start=1):
+        label = entry.get("code", f"entry {i}") if isinstance(entry, dict) else f"entry {i}"
+        part = entry.get("part") if isinstance(entry, dict) else None
+        try:
+            Target.model_validate(entry)
+        except ValidationError as exc:
+            raise CatalogueError(f"{where}: target for KPI {label}{' ' + part if part else ''}: {_explain(exc)}") from None
+    try:
+        return TargetSet.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogueError(f"{where}: {_explain(exc)}") from None
+
+
+def _check_targets(ts: TargetSet, where: str, lib: Library) -> dict[tuple[str, str], Target]:
+    entries: dict[tuple[str, str], Target] = {}
+    for t in ts.targets:
+        if t.code not in lib.by_code:
+            raise CatalogueError(f"{where}: target for unknown KPI code {t.code!r}")
+        kpi = lib.by_code[t.code]
+        parts = {p.name: p for p in kpi.parts}
+        if kpi.is_composite and t.part not in parts:
+            raise CatalogueError(
+                f"{where}: KPI {t.code} is scored per data point; give 'part' as one of {', '.join(parts)}"
+            )
+        if not kpi.is_composite and t.part:
+            raise CatalogueError(f"{where}: KPI {t.code} has no data point {t.part!r}; leave 'part' empty")
+        direction = parts[t.part].direction if t.part else kpi.direction
+        if t.target is not None and direction == "lower" and t.target == 0:
+            raise CatalogueError(
+                f"{where}: KPI {t.code} {t.part} is lower-is-better, so a target of 0 cannot be scored as "
+                "target/value; use the smallest value a leading city reaches instead"
+            )
+        if t.target is not None and direction == "none":
+            raise CatalogueError(f"{where}: KPI {t.code} {t.part} has no direction, so it cannot carry a target")
+        key = (t.code, t.part)
+        if key in entries:
+            raise CatalogueError(f"{where}: KPI {t.code} {t.part} has two targets")
+        entries[key] = t
+    return entries
+
+
+def load_targets(path: str | Path | None = None) -> Targets:
+    """The default target set, or a user's YAML/CSV file in the same format (e.g. a city's 2030 strategy).
+
+    A user's file may cover only some KPIs: those it leaves out keep no target and are not scored.
+    """
+    lib = library()
+    if path is None:
+        return _default_targets()
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        import pandas as pd
+
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is a user error here
+            raise CatalogueError(f"{path.name}: not a readable CSV target file ({exc})") from None
+        rows = []
+        for rec in frame.to_dict("records"):
+            row = {k: (v if v != "" else None) for k, v in rec.items()}
+            if row.get("target") is not None:
+                try:
+                    row["target"] = float(row["target"])
+                except ValueError:
+                    raise CatalogueError(f"{path.name}: target {row['target']!r} for {row.get('code')} is not a number") from None
+            rows.append(row)
+        raw = {"name": path.stem, "version": "user", "targets": rows}
+    else:
+        raw = _read_yaml(path)
+    ts = _parse_target_set(raw, path.name)
+    return Targets(ts.name, ts.version, _check_targets(ts, path.name, lib), str(path))
+
+
+@functools.lru_cache(maxsize=1)
+def _default_targets() -> Targets:
+    lib = library()
+    base = _data_dir() / "targets"
+    merged: list[dict] = []
+    meta: dict = {}
+    for name in DIMENSION_FILES:
+        raw = _read_yaml(base / name)
+        meta = meta or {k: v for k, v in raw.items() if k != "targets"}
+        merged.extend(raw.get("targets") or [])
+    ts = _parse_target_set({**meta, "targets": merged}, "default targets")
+    return Targets(ts.name, ts.version, _check_targets(ts, "default targets", lib))
+
+
+# ---------------------------------------------------------------- the indicator table
+
+
+def catalogue_frame(targets: Targets | None = None):
+    """One row per KPI (91): the COINr-style indicator table that drives templates, scoring and reports."""
+    import pandas as pd
+
+    from .display import CatalogueFrame
+
+    targets = targets or load_targets()
+    rows = []
+    for kpi in library():
+        points = kpi.data_points()
+        t_main = targets.for_point(kpi.code, "")
+        if kpi.is_composite:
+            per_part = [(p, targets.for_point(kpi.code, p)) for p, *_ in points]
+            target_text = "; ".join(
+                f"{p}: {t.target:g}" if t and t.target is not None else f"{p}: no benchmark" for p, t in per_part
+            )
+            sources = sorted({t.source for _, t in per_part if t})
+            target = None
+            no_bench = all(t is None or t.target is None for _, t in per_part)
+            reason = "; ".join(sorted({t.no_benchmark for _, t in per_part if t and t.no_benchmark}))
+        else:
+            target = t_main.target if t_main else None
+            target_text = f"{target:g}" if target is not None else "no benchmark"
+            sources = [t_main.source] if t_main else []
+            no_bench = target is None
+            reason = t_main.no_benchmark if t_main and t_main.no_benchmark else ""
+        rows.append(
+            {
+                "code": kpi.code,
+                "id": kpi.id,
+                "name": kpi.name,
+                "dimension": kpi.dimension,
+                "sub_dimension": kpi.sub_dimension,
+                "category": kpi.category,
+                "tier": kpi.tier,
+                "focus": kpi.focus,
+                "unit": kpi.unit,
+                "direction": kpi.direction,
+                "target": target,
+                "targets": target_text,
+                "target_source": " | ".join(sources),
+                "no_benchmark": reason if no_bench else "",
+                "sdg": ", ".join(kpi.sdg),
+                "formula_kind": "composite" if kpi.is_composite else kpi.formula.kind,
+                "data_points": len(points),
+                "definition": kpi.definition,
+                "provenance": kpi.provenance,
+                "source": kpi.source,
+            }
+        )
+    return CatalogueFrame(pd.DataFrame(rows))
+
+
+def filter_kpis(
+    dimension: str | None = None,
+    sub_dimension: str | None = None,
+    category: str | None = None,
+    tier: str | None = None,
+    sdg: str | None = None,
+) -> list[KPI]:
+    """KPIs matching every given filter; `sdg` matches a goal ('11'), a target ('11.6') or an indicator."""
+
+    def _sdg_match(refs: list[str]) -> bool:
+        return any(r == sdg or r.startswith(f"{sdg}.") for r in refs)
+
+    out = []
+    for kpi in library():
+        if dimension and kpi.dimension.lower() != dimension.lower():
+            continue
+        if sub_dimension and kpi.sub_dimension.lower() != sub_dimension.lower():
+            continue
+        if category and kpi.category.lower() != category.lower():
+            continue
+        if tier and kpi.tier != tier.lower():
+            continue
+        if sdg and not _sdg_match(kpi.sdg):
+            continue
+        out.append(kpi)
+    return out

@@ -1,0 +1,140 @@
+"""The `ssc` command: one sub-command per stage; bad input ends with a clear message and exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 1
+
+
+def _catalogue(args: argparse.Namespace) -> int:
+    from .catalogue import catalogue_frame, load_targets
+
+    frame = catalogue_frame(load_targets(args.targets) if args.targets else None)
+    cols = ["code", "name", "dimension", "sub_dimension", "category", "tier", "focus", "unit", "direction",
+            "targets", "target_source", "sdg"]
+    if args.format == "csv":
+        from .export import neutralise_frame
+
+        neutralise_frame(frame).to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        sys.stdout.write(frame.to_json(orient="records", force_ascii=False, indent=1) + "\n")
+    elif args.format == "md":
+        sys.stdout.write(_markdown(frame[cols]) + "\n")
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 40):
+            print(frame[["code", "name", "tier", "unit", "direction", "targets"]].to_string(index=False))
+    return EXIT_OK
+
+
+def _markdown(frame) -> str:
+    def cell(v: object) -> str:
+        return str("" if v is None else v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _template(args: argparse.Namespace) -> int:
+    from .template import write_template
+
+    path = write_template(args.out, city=args.city, year=args.year)
+    print(f"Template written to {path}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .validation import cli_validate
+
+    return cli_validate(args)
+
+
+def _assess(args: argparse.Namespace) -> int:
+    from .run import cli_assess
+
+    return cli_assess(args)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import cli_compare
+
+    return cli_compare(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ssc",
+        description="Assess smart sustainable cities against the 91 U4SSC KPIs (ITU-T Y.4903/L.1603).",
+    )
+    parser.add_argument("--version", action="version", version=f"ssc-kpis {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("catalogue", help="print the KPI library (91 KPIs with units, directions and targets)")
+    p.add_argument("--format", choices=["table", "csv", "json", "md"], default="table")
+    p.add_argument("--targets", metavar="FILE", help="show a user target set (YAML/CSV) instead of the default")
+    p.set_defaults(func=_catalogue)
+
+    p = sub.add_parser("template", help="write the data-collection workbook a city fills in")
+    p.add_argument("out", metavar="OUT.xlsx", type=Path)
+    p.add_argument("--city", help="pre-fill the city name")
+    p.add_argument("--year", type=int, help="pre-fill the year the data refer to")
+    p.set_defaults(func=_template)
+
+    p = sub.add_parser("validate", help="check filled workbooks/CSVs and list every problem with its cell")
+    p.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    p.add_argument("--html", metavar="OUT.html", type=Path, help="also write the problem report as HTML")
+    p.add_argument("--annotate", metavar="DIR", type=Path,
+                   help="write an annotated copy of each workbook (problem cells highlighted) into DIR")
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("assess", help="score submissions and write recommendation reports (default: demo city)")
+    p.add_argument("files", nargs="*", metavar="FILE", type=Path)
+    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf (needs Debian's chromium)")
+    p.add_argument("--jobs", type=int, default=None, help="cities rendered in parallel (default: CPU count)")
+    p.add_argument("--force", action="store_true", help="re-run cities whose inputs and code are unchanged")
+    p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
+    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per city (default: 600)")
+    p.set_defaults(func=_assess)
+
+    p = sub.add_parser("compare", help="compare many cities/years and write a comparison report")
+    p.add_argument("inputs", nargs="*", metavar="FILE_OR_RESULTS", type=Path)
+    p.add_argument("--out", type=Path, default=Path("reports/comparison"))
+    p.add_argument("--group-by", dest="group_by", default=None, help="peer grouping: population_band or region")
+    p.add_argument("--year", type=int, default=None, help="only this year")
+    p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
+    p.set_defaults(func=_compare)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_OK
+    from .errors import UserError
+
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"ssc {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("ssc: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

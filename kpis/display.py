@@ -1,0 +1,59 @@
+"""Readable, escaped HTML for JupyterLab: tables with band colours, so researchers see results without plotting."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+# The project's own palette (U4SSC does not publish its colours): colour-blind-safe, light enough for black text.
+BAND_COLOURS = {
+    "95+": "#1a9850",
+    "66-95": "#a6d96a",
+    "33-66": "#fdae61",
+    "<33": "#d73027",
+    "not scored": "#e0e0e0",
+}
+BAND_TEXT = {"95+": "#ffffff", "66-95": "#000000", "33-66": "#000000", "<33": "#ffffff", "not scored": "#000000"}
+BAND_LABELS = {
+    "95+": "95 % of target or more",
+    "66-95": "66 to 95 % of target",
+    "33-66": "33 to 66 % of target",
+    "<33": "less than 33 % of target",
+    "not scored": "not reported or no benchmark",
+}
+
+
+def band_style(band: object) -> str:
+    key = band if isinstance(band, str) and band in BAND_COLOURS else "not scored"
+    return f"background-color:{BAND_COLOURS[key]};color:{BAND_TEXT[key]}"
+
+
+def frame_html(frame: pd.DataFrame, band_column: str | None = "band", max_rows: int = 200) -> str:
+    """An HTML table of a frame with every cell escaped and the band column coloured."""
+    shown = frame.head(max_rows)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    body = []
+    for row in shown.itertuples(index=False):
+        cells = []
+        for col, val in zip(shown.columns, row):
+            text = "" if val is None or (isinstance(val, float) and pd.isna(val)) else val
+            if isinstance(text, float):
+                text = f"{text:.4g}"
+            style = f' style="{band_style(val)}"' if col == band_column else ""
+            cells.append(f"<td{style}>{html.escape(str(text))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = f"<p>… {len(frame) - max_rows} more rows</p>" if len(frame) > max_rows else ""
+    return f'<table class="ssc-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{more}'
+
+
+class CatalogueFrame(pd.DataFrame):
+    """The catalogue DataFrame; in JupyterLab it shows the key columns, escaped."""
+
+    @property
+    def _constructor(self):
+        return CatalogueFrame
+
+    def _repr_html_(self) -> str:  # type: ignore[override]
+        cols = ["code", "name", "sub_dimension", "category", "tier", "unit", "direction", "targets"]
+        return frame_html(pd.DataFrame(self)[[c for c in cols if c in self.columns]], band_column=None, max_rows=100)
