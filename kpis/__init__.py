@@ -10,7 +10,7 @@ import importlib
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "catalogue": ("kpis.catalogue", "catalogue_frame"),
+    "catalogue": ("kpis.catalogue", None),  # the module is callable: kpis.catalogue() -> indicator table
     "get_kpi": ("kpis.catalogue", "get_kpi"),
     "filter_kpis": ("kpis.catalogue", "filter_kpis"),
     "load_targets": ("kpis.catalogue", "load_targets"),
@@ -38,7 +38,8 @@ def __getattr__(name: str):
         module, attr = _PUBLIC[name]
     except KeyError:
         raise AttributeError(f"module 'kpis' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attr)
+    mod = importlib.import_module(module)
+    value = mod if attr is None else getattr(mod, attr)
     globals()[name] = value
     return value
 

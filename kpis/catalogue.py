@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import sys
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -297,3 +299,14 @@ def filter_kpis(
             continue
         out.append(kpi)
     return out
+
+
+class _CallableModule(types.ModuleType):
+    """`kpis.catalogue` is both this module and the public function `kpis.catalogue()`: importing the submodule
+    rebinds the package attribute, so the module itself answers the call with the indicator table."""
+
+    def __call__(self, targets: Targets | None = None):
+        return catalogue_frame(targets)
+
+
+sys.modules[__name__].__class__ = _CallableModule
