@@ -86,7 +86,8 @@ def cities(n: int = 10, seed: int = 0, years: int = 1, start_year: int = START_Y
     for y in range(years):
         ach = np.clip(ach0 * np.exp(drift * y + rng.normal(0, 0.02, (n, P))), 0.02, 1.6)
         val = np.where(direction == "lower", target / ach, target * ach)
-        val = np.where(np.isnan(target), free * np.exp(drift * y), val)
+        sign = np.where(direction == "lower", -1.0, 1.0)
+        val = np.where(np.isnan(target), free * np.exp(sign * drift * y), val)
         val = np.where(np.isnan(vmax), val, np.minimum(val, vmax))
         val = _composites(val, pts, rng)
         val = np.where(kind == "yes_no", np.round(np.clip(val, 0, 100) / 100 * ncrit) / ncrit * 100, val)
