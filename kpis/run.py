@@ -1,0 +1,366 @@
+"""The batch runner behind `ssc assess`: validate and score every city first, then render reports in parallel.
+
+Compute first, render second: intake and scoring are plain Python and take milliseconds; only the report runs a
+notebook (papermill, on a kernel reused per worker) and nbconvert. The runner takes any
+`concurrent.futures.Executor`, so a local process pool (default) and a Dask distributed client
+(`client.get_executor()`) run the same code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+import unicodedata
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .paths import bundled, demo_city
+from .render import PdfUnavailable, atomic_write
+
+NOTEBOOK = "city_assessment.ipynb"
+KERNEL = "python3"
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def slugify(name: str, fallback: str = "city") -> str:
+    """A safe folder name for a city: ASCII letters, digits and '-', no '..', no separators, no reserved names."""
+    ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
+    if not slug:
+        slug = fallback
+    if slug in WINDOWS_RESERVED or slug.split("-")[0] in WINDOWS_RESERVED:
+        slug = f"city-{slug}"
+    return slug
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def code_fingerprint() -> str:
+    """Hash of everything that shapes a report: the package's code and data, the notebook and the templates."""
+    h = hashlib.sha256(__version__.encode())
+    roots = [Path(__file__).resolve().parent, bundled("notebooks"), bundled("templates")]
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".ipynb", ".j2",
+                                                                                  ".css", ".json"}):
+            if "__pycache__" in path.parts:
+                continue
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def notebook_parameters(notebook: Path) -> dict[str, object]:
+    """The names and defaults the notebook's `parameters` cell declares (papermill's own inspection)."""
+    import papermill
+
+    return {name: spec for name, spec in papermill.inspect_notebook(str(notebook)).items()}
+
+
+def check_parameters(params: dict[str, object], allowed: dict[str, object]) -> dict[str, object]:
+    """Only names the parameters cell declares, only plain JSON values: papermill writes names into code as they
+    are, so a name must never come from a submission."""
+    for name, value in params.items():
+        if not (isinstance(name, str) and name.isidentifier() and name in allowed):
+            raise ValueError(f"parameter {name!r} is not declared in the notebook's parameters cell")
+        if value is not None and not isinstance(value, (str, bool, int, float)):
+            raise TypeError(f"parameter {name!r} must be a plain string, number or boolean, not {type(value).__name__}")
+        if isinstance(value, float) and value != value:
+            raise ValueError(f"parameter {name!r} is not a number")
+    return json.loads(json.dumps(params))
+
+
+# ---------------------------------------------------------------- one city
+
+
+@dataclass
+class CityRun:
+    """What happened to one input: kept in manifest.json beside the report and in the batch manifest."""
+
+    input: str
+    input_sha256: str = ""
+    city: str = ""
+    year: int | None = None
+    slug: str = ""
+    out_dir: str = ""
+    status: str = "pending"  # ok | skipped | invalid | failed
+    reason: str = ""
+    problems: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    fingerprint: str = ""
+    target_set: str = ""
+    catalogue_version: str = ""
+    package_version: str = __version__
+
+
+def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float) -> dict[str, float]:
+    """Worker: run the notebook with papermill on a reused kernel, then write report.html. Runs in a pool process."""
+    import papermill
+
+    from . import engine
+    from .render import notebook_to_html
+
+    engine.register()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    tmp_nb = out / ".report.ipynb.part"
+    try:
+        nb = papermill.execute_notebook(
+            notebook, str(tmp_nb), parameters=params, engine_name=engine.ENGINE_NAME, kernel_name=KERNEL,
+            progress_bar=False, execution_timeout=timeout, start_timeout=min(120, timeout), log_output=False,
+        )
+    except BaseException:
+        tmp_nb.unlink(missing_ok=True)
+        raise
+    os.replace(tmp_nb, out / "report.ipynb")
+    t1 = time.perf_counter()
+    atomic_write(out / "report.html", notebook_to_html(nb, title))
+    t2 = time.perf_counter()
+    return {"notebook_s": round(t1 - t0, 3), "html_s": round(t2 - t1, 3)}
+
+
+def _failure_reason(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if name == "PapermillExecutionError":
+        cell = getattr(exc, "exec_count", None)
+        return f"the report notebook failed in cell {cell}: {getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{name}: {first}"[:500]
+
+
+# ---------------------------------------------------------------- the batch
+
+
+@dataclass
+class BatchResult:
+    runs: list[CityRun]
+    out: Path
+    pdf_message: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        bad = any(r.status in {"invalid", "failed"} for r in self.runs)
+        return 1 if bad or self.pdf_message else 0
+
+
+def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool):
+    """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title)."""
+    from .catalogue import CATALOGUE_VERSION
+    from .scoring import score
+    from .validation import validate
+
+    run = CityRun(input=str(path), catalogue_version=CATALOGUE_VERSION, target_set=targets.label)
+    t0 = time.perf_counter()
+    if not path.is_file():
+        run.status, run.reason = "invalid", f"{path}: no such file"
+        return run, None, ""
+    run.input_sha256 = sha256_file(path)
+    problems = validate(path)
+    errors = [p for p in problems if p.severity == "error"]
+    run.timings["validate_s"] = round(time.perf_counter() - t0, 3)
+    if errors:
+        run.status = "invalid"
+        run.reason = f"{len(errors)} error(s) in the submission; run `ssc validate {path.name}` for the full list"
+        run.problems = [str(p) for p in errors[:50]]
+        return run, None, ""
+    from .intake import read_submission
+
+    sub = read_submission(path)
+    run.city, run.year = sub.profile.city, sub.profile.year
+    run.slug = slugify(sub.profile.city)
+    city_dir = (out / run.slug / str(run.year)).resolve()
+    if out.resolve() not in city_dir.parents:  # belt and braces: the slug cannot escape the output folder
+        raise ValueError(f"refusing to write outside {out}")
+    run.out_dir = str(city_dir)
+    run.fingerprint = hashlib.sha256(
+        f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
+        f"|pdf={pdf}".encode()
+    ).hexdigest()
+    manifest = city_dir / "manifest.json"
+    if not force and manifest.exists():
+        try:
+            old = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        wanted = ["report.html"] + (["report.pdf"] if pdf else [])
+        if old.get("status") in {"ok", "skipped"} and old.get("fingerprint") == run.fingerprint and all(
+            (city_dir / w).exists() for w in wanted
+        ):
+            run.status, run.reason = "skipped", "inputs and code unchanged since the last run (use --force to redo)"
+            run.outputs = old.get("outputs", [])
+            return run, None, ""
+    t1 = time.perf_counter()
+    results = score(sub, targets=targets)
+    city_dir.mkdir(parents=True, exist_ok=True)
+    tmp = city_dir / ".results.xlsx.part"
+    results.to_excel(tmp)
+    os.replace(tmp, city_dir / "results.xlsx")
+    run.timings["score_s"] = round(time.perf_counter() - t1, 3)
+    params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else ""}
+    return run, params, f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
+
+
+def assess(
+    files: list[Path] | None = None,
+    out: Path | str = "reports",
+    pdf: bool = False,
+    jobs: int | None = None,
+    force: bool = False,
+    targets: Path | str | None = None,
+    timeout: float = 600,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> BatchResult:
+    """Assess many cities: every bad submission is refused with its problems while the others go on."""
+    from .catalogue import load_targets
+
+    out = Path(out)
+    target_file = Path(targets) if targets else None
+    target_set = load_targets(target_file)
+    files = [Path(f) for f in files] if files else [demo_city()]
+    notebook = bundled("notebooks", NOTEBOOK)
+    allowed = notebook_parameters(notebook)
+    fingerprint = code_fingerprint()
+
+    runs: list[CityRun] = []
+    todo: list[tuple[CityRun, dict, str]] = []
+    for path in files:
+        try:
+            run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf)
+        except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
+            run = CityRun(input=str(path), status="invalid", reason=_failure_reason(exc))
+            params, title = None, ""
+        runs.append(run)
+        if params is not None:
+            todo.append((run, check_parameters(params, allowed), title))
+
+    _render_all(todo, notebook, timeout, jobs, executor, progress)
+    result = BatchResult(runs, out)
+    if pdf:
+        result.pdf_message = _print_pdfs([r for r in runs if r.status == "ok"])
+    for run in runs:
+        if run.out_dir and run.status in {"ok", "failed"}:
+            _write_manifest(Path(run.out_dir) / "manifest.json", run)
+    _write_manifest(out / "manifest.json", {"package_version": __version__, "cities": [asdict(r) for r in runs]})
+    return result
+
+
+def _render_all(todo, notebook: Path, timeout: float, jobs: int | None, executor: Executor | None, progress: bool):
+    if not todo:
+        return
+    own_pool = executor is None
+    if own_pool:
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+        executor = ProcessPoolExecutor(max_workers=workers)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="rendering reports", unit="city", file=sys.stderr, leave=False)
+    futures: dict[Future, CityRun] = {}
+    started = time.perf_counter()
+    for run, params, title in todo:
+        fut = executor.submit(render_city, str(notebook), params, run.out_dir, title, timeout)
+        futures[fut] = run
+    # every city gets its own time budget, counted from when the workers could first reach it
+    budget = timeout * (len(todo) / max(1, getattr(executor, "_max_workers", 1)) + 1)
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=max(0.1, started + budget - time.perf_counter()),
+                                 return_when="FIRST_COMPLETED")
+            if not done:
+                break
+            for fut in done:
+                run = futures[fut]
+                try:
+                    run.timings.update(fut.result())
+                    run.status = "ok"
+                    run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
+                except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
+                    run.status, run.reason = "failed", _failure_reason(exc)
+                if bar is not None:
+                    bar.update(1)
+        for fut in pending:
+            run = futures[fut]
+            run.status, run.reason = "failed", f"timed out after {timeout:g} s"
+            fut.cancel()
+    finally:
+        if bar is not None:
+            bar.close()
+        if own_pool:
+            if pending:
+                for proc in list(getattr(executor, "_processes", {}).values()):
+                    proc.terminate()
+            executor.shutdown(wait=not pending, cancel_futures=True)
+
+
+def _print_pdfs(runs: list[CityRun]) -> str:
+    if not runs:
+        return ""
+    from .render import browser, html_to_pdf
+
+    try:
+        with browser() as chromium:
+            for run in runs:
+                t0 = time.perf_counter()
+                html_to_pdf(chromium, Path(run.out_dir) / "report.html", Path(run.out_dir) / "report.pdf")
+                run.timings["pdf_s"] = round(time.perf_counter() - t0, 3)
+                if "report.pdf" not in run.outputs:
+                    run.outputs = sorted([*run.outputs, "report.pdf"])
+    except PdfUnavailable as exc:
+        return str(exc)
+    return ""
+
+
+def _write_manifest(path: Path, data) -> None:
+    payload = asdict(data) if isinstance(data, CityRun) else data
+    atomic_write(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def summary_table(result: BatchResult) -> str:
+    rows = [("city", "year", "status", "seconds", "report or reason")]
+    for r in result.runs:
+        secs = sum(r.timings.values())
+        where = str(Path(r.out_dir) / "report.html") if r.status in {"ok", "skipped"} else r.reason
+        rows.append((r.city or Path(r.input).name, str(r.year or ""), r.status, f"{secs:.1f}", where))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
+    return "\n".join(lines)
+
+
+def cli_assess(args) -> int:
+    result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
+                    targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty())
+    print(summary_table(result))
+    for r in result.runs:
+        if r.status == "invalid" and r.problems:
+            print(f"\n{r.input}:", file=sys.stderr)
+            for line in r.problems[:20]:
+                print(f"  {line}", file=sys.stderr)
+            if len(r.problems) > 20:
+                print(f"  … and {len(r.problems) - 20} more", file=sys.stderr)
+    if result.pdf_message:
+        print(f"\nPDF not written: {result.pdf_message}", file=sys.stderr)
+    ok = sum(r.status in {"ok", "skipped"} for r in result.runs)
+    print(f"\n{ok} of {len(result.runs)} cities done; manifest: {Path(args.out) / 'manifest.json'}")
+    return result.exit_code
