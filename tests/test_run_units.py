@@ -1,0 +1,80 @@
+"""Pieces of the batch runner that guard safety: folder names, notebook parameters, atomic writes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from kpis.paths import bundled
+from kpis.render import atomic_write
+from kpis.run import check_parameters, notebook_parameters, slugify
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Karmøy (Norway)", "karmoy-norway"),
+        ("Demo City (invented data)", "demo-city-invented-data"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("..", "city"),
+        ("a/b\\c", "a-b-c"),
+        ("CON", "city-con"),
+        ("lpt1", "city-lpt1"),
+        ("<img src=x onerror=alert(1)>", "img-src-x-onerror-alert-1"),
+        ("   ", "city"),
+        ("São Paulo", "sao-paulo"),
+        ("x" * 200, "x" * 60),
+    ],
+)
+def test_city_names_become_safe_folder_names(name, slug):
+    assert slugify(name) == slug
+    assert "/" not in slugify(name) and "\\" not in slugify(name) and ".." not in slugify(name)
+
+
+def test_notebook_declares_its_parameters():
+    params = notebook_parameters(bundled("notebooks", "city_assessment.ipynb"))
+    assert set(params) == {"submission", "targets", "decimal_separator"}
+
+
+def test_parameters_are_checked_against_the_notebook():
+    allowed = {"submission": {}, "targets": {}}
+    assert check_parameters({"submission": "a.xlsx", "targets": ""}, allowed) == {"submission": "a.xlsx",
+                                                                                   "targets": ""}
+    with pytest.raises(ValueError, match="not declared"):
+        check_parameters({"x = 1\nimport os #": "v"}, allowed)
+    with pytest.raises(ValueError, match="not declared"):
+        check_parameters({"city": "v"}, allowed)
+    with pytest.raises(TypeError, match="plain string"):
+        check_parameters({"submission": ["a"]}, allowed)
+    with pytest.raises(TypeError, match="plain string"):
+        check_parameters({"submission": object()}, allowed)
+    with pytest.raises(ValueError, match="not a number"):
+        check_parameters({"submission": float("nan")}, allowed)
+
+
+def test_hostile_string_values_stay_data():
+    allowed = {"submission": {}}
+    hostile = '"; import os; os.system("echo pwned") #\n\'\'\''
+    assert check_parameters({"submission": hostile}, allowed)["submission"] == hostile
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "out" / "report.html"
+    atomic_write(target, "<p>one</p>")
+    assert target.read_text() == "<p>one</p>"
+
+    # a failing write keeps the previous file and leaves no temporary behind
+    real_fdopen = os.fdopen
+
+    def failing_fdopen(fd, mode):
+        fh = real_fdopen(fd, mode)
+        fh.write = lambda data: (_ for _ in ()).throw(OSError("disk full"))
+        return fh
+
+    monkeypatch.setattr(os, "fdopen", failing_fdopen)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, "<p>two</p>")
+    monkeypatch.undo()
+    assert target.read_text() == "<p>one</p>"
+    assert [p.name for p in target.parent.iterdir()] == ["report.html"]
