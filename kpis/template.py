@@ -1,0 +1,424 @@
+"""The data-collection workbook a city fills in, generated from the KPI library (never a hand-made file).
+
+The layout constants below are the single description of the workbook: `kpis.intake` reads with the same names,
+so the writer and the reader cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .catalogue import CATALOGUE_VERSION, library
+from .errors import UserError
+
+# ---------------------------------------------------------------- layout shared with kpis.intake
+
+TEMPLATE_VERSION = "1.0"
+SUPPORTED_VERSIONS = frozenset({"1.0"})
+
+SHEET_INSTRUCTIONS = "Instructions"
+SHEET_PROFILE = "Profile"
+SHEET_DATA = "Data"
+SHEET_MEASURES = "Measures"
+SHEET_LISTS = "Lists"
+REQUIRED_SHEETS = (SHEET_INSTRUCTIONS, SHEET_PROFILE, SHEET_DATA)
+
+VERSION_LABEL = "Template version"  # Instructions!A2, the version itself in B2
+VERSION_CELL = "B2"
+HEADER_ROW = 1  # on Profile, Data and Measures; data start on the row below
+
+# The six data-quality levels of the official U4SSC workbook (Verification Manual p.163), verbatim.
+DATA_QUALITY_LEVELS = (
+    "Based on accurate measurements",
+    "Extrapolated based on survey of inhabitants",
+    "Extrapolated based on higher-level data",
+    "Estimation based on certain assumptions",
+    "Personal estimation",
+    "Unknown methodology, not traceable",
+)
+# The official list of data origins is not public; this is the project's own suggestion (any text is accepted).
+DATA_ORIGINS = (
+    "City administration",
+    "Municipal utility or service operator",
+    "National or regional statistics office",
+    "Survey of inhabitants",
+    "Private or academic source",
+    "Other",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    width: int
+    editable: bool = False
+
+
+DATA_COLUMNS: tuple[Column, ...] = (
+    Column("code", "KPI code", 17),
+    Column("part", "Part", 16),
+    Column("name", "KPI name", 30),
+    Column("point_label", "Data point", 22),
+    Column("unit", "Unit", 16),
+    Column("definition", "Definition", 50),
+    Column("numerator_label", "Numerator (what to enter)", 34),
+    Column("numerator_value", "Numerator value", 16, True),
+    Column("numerator_unit", "Numerator unit", 14),
+    Column("denominator_label", "Denominator (what to enter)", 30),
+    Column("denominator_value", "Denominator value", 16, True),
+    Column("denominator_unit", "Denominator unit", 14),
+    Column("final_value", "Final value (only if no inputs)", 18, True),
+    Column("reported", "Reported", 10),
+    Column("data_quality", "Data quality", 30, True),
+    Column("data_origin", "Data origin", 26, True),
+    Column("source_name", "Source name", 26, True),
+    Column("source_link", "Source link", 26, True),
+    Column("comment", "Comment", 30, True),
+)
+DATA_HEADERS = {c.key: c.header for c in DATA_COLUMNS}
+# Columns a submission must have: without them a row cannot be identified or its figures cannot be read.
+REQUIRED_DATA_KEYS = ("code", "part", "numerator_value", "denominator_value", "final_value")
+TEXT_DATA_KEYS = ("data_quality", "data_origin", "source_name", "source_link", "comment")
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    key: str
+    label: str
+    kind: str  # text | int | float | year
+    help: str
+
+
+PROFILE_FIELDS: tuple[ProfileField, ...] = (
+    ProfileField("city", "City", "text", "Official name of the city or municipality."),
+    ProfileField("country", "Country", "text", "Country the city belongs to."),
+    ProfileField("year", "Year of data", "year", "Calendar year the figures refer to (e.g. 2024)."),
+    ProfileField("population", "Population", "int", "Inhabitants in that year; the same figure as in the KPI rows."),
+    ProfileField("area_km2", "Area (km2)", "float", "Land area of the city in square kilometres."),
+    ProfileField("households", "Households", "int", "Number of households; the same figure as in the KPI rows."),
+    ProfileField("currency", "Currency", "text", "Currency of all money figures (ISO 4217 code, e.g. EUR)."),
+    ProfileField("contact", "Contact", "text", "Person or office to ask about the data (name and e-mail)."),
+    ProfileField("region", "Region", "text", "World region or peer group, used when comparing cities."),
+)
+PROFILE_HEADERS = ("Field", "Value", "Help")
+MEASURES_HEADERS = ("Dimension", "Sub-dimension", "Categories", "Measures already adopted by the city")
+
+INPUT_FILL = PatternFill("solid", fgColor="FCE4D6")  # orange input cells, as in the official workbook
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+WRAP = Alignment(wrap_text=True, vertical="top")
+UNLOCKED = Protection(locked=False)
+
+INSTRUCTIONS = (
+    "How to fill in this workbook",
+    "1. Profile: fill in the orange cells (city, year of data, population, households, area, currency, contact).",
+    "2. Data: one row per KPI data point. Enter the numerator and the denominator in the units shown; the KPI "
+    "value is computed from them. Only if you have nothing but the published KPI value, type it under "
+    "'Final value' and leave the inputs empty.",
+    "3. Leave a row empty when the KPI is not reported ('NR'). Do not type 'NR' or text into number cells.",
+    "4. For every reported row choose the data quality from the list and name the source (and a link if public).",
+    "5. Measures: describe per sub-dimension what the city already does; the recommendation report quotes it.",
+    "6. Do not rename sheets, headers or KPI codes, and do not add macros or passwords: the file is then refused.",
+    "7. Check the file with `ssc validate FILE.xlsx`; it lists every problem with its cell and how to fix it.",
+)
+
+
+def data_points() -> list[dict]:
+    """One dict per catalogue data point, in catalogue order, with what a Data row shows."""
+    rows = []
+    for kpi in library():
+        for part, label, unit, _direction, formula, vrange in kpi.data_points():
+            num = kpi.inputs[formula.numerator]
+            den = kpi.inputs[formula.denominator] if formula.denominator else None
+            num_label = num.label
+            if formula.kind == "yes_no":
+                num_label = (f"{num.label}: how many of these {len(formula.criteria)} are met? "
+                             + "; ".join(formula.criteria))
+            rows.append(
+                {
+                    "kpi": kpi,
+                    "code": kpi.code,
+                    "part": part,
+                    "name": kpi.name,
+                    "point_label": label,
+                    "unit": unit,
+                    "definition": kpi.definition,
+                    "kind": formula.kind,
+                    "numerator": formula.numerator,
+                    "denominator": formula.denominator,
+                    "numerator_label": num_label,
+                    "numerator_unit": num.unit,
+                    "numerator_spec": num,
+                    "denominator_label": den.label if den else "(none: the numerator is the value)",
+                    "denominator_unit": den.unit if den else "",
+                    "denominator_spec": den,
+                    "n_criteria": len(formula.criteria),
+                    "value_range": vrange,
+                }
+            )
+    return rows
+
+
+def sub_dimensions() -> list[tuple[str, str, list[str]]]:
+    """(dimension, sub-dimension, categories) in catalogue order: one Measures row each."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for kpi in library():
+        cats = seen.setdefault((kpi.dimension, kpi.sub_dimension), [])
+        if kpi.category not in cats:
+            cats.append(kpi.category)
+    return [(d, s, cats) for (d, s), cats in seen.items()]
+
+
+def column_letter(key: str) -> str:
+    return get_column_letter([c.key for c in DATA_COLUMNS].index(key) + 1)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_template(
+    out: str | Path,
+    city: str | None = None,
+    year: int | None = None,
+    *,
+    profile: Mapping[str, object] | None = None,
+    values: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
+    measures: Mapping[str, str] | None = None,
+) -> Path:
+    """Write the workbook to `out` (atomically) and return its path.
+
+    `profile`, `values` ({(code, part): {column key: value}}) and `measures` ({sub-dimension: text}) pre-fill it;
+    the bundled demo and published cities are written this way, so they are filled templates by construction.
+    """
+    out = Path(out)
+    if out.suffix.lower() != ".xlsx":
+        raise UserError(f"{out.name}: the template is an .xlsx workbook; give a file name ending in .xlsx")
+    if year is not None and not 1990 <= int(year) <= 2100:
+        raise UserError(f"--year {year} is not a plausible year of data (1990-2100)")
+    prof = dict(profile or {})
+    if city is not None:
+        prof["city"] = city
+    if year is not None:
+        prof["year"] = int(year)
+    wb = Workbook()
+    _instructions(wb.active)
+    _lists(wb.create_sheet(SHEET_LISTS))
+    _profile(wb.create_sheet(SHEET_PROFILE, 1), prof)
+    _data(wb.create_sheet(SHEET_DATA, 2), values or {})
+    _measures(wb.create_sheet(SHEET_MEASURES, 3), measures or {})
+    wb.active = 2
+    wb.properties.title = "U4SSC KPI data collection"
+    wb.properties.keywords = f"ssc-kpis template {TEMPLATE_VERSION}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=out.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the workbook is an ordinary shareable file
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _protect(ws) -> None:
+    """Lock structure cells; users may still resize and format columns and use filters."""
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    ws.protection.formatCells = False
+    ws.protection.autoFilter = False
+    ws.protection.sort = False
+
+
+def _header(ws, headers, widths) -> None:
+    for i, (text, width) in enumerate(zip(headers, widths, strict=True), start=1):
+        cell = ws.cell(HEADER_ROW, i, text)
+        cell.fill, cell.font, cell.alignment = HEADER_FILL, HEADER_FONT, WRAP
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.row_dimensions[HEADER_ROW].height = 32
+
+
+def _safe_text(cell, value: object) -> None:
+    """Store text as text even when it starts with '=' (openpyxl would otherwise write a formula)."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+
+
+def _instructions(ws) -> None:
+    ws.title = SHEET_INSTRUCTIONS
+    ws["A1"] = "U4SSC key performance indicators (ITU-T Y.4903/L.1603): data collection"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"], ws[VERSION_CELL] = VERSION_LABEL, TEMPLATE_VERSION
+    ws["A3"], ws["B3"] = "KPI library version", CATALOGUE_VERSION
+    ws["A4"], ws["B4"] = "Data points", len(data_points())
+    for i, line in enumerate(INSTRUCTIONS, start=6):
+        ws.cell(i, 1, line).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(start_row=i, start_column=1, end_row=i, end_column=6)
+        ws.row_dimensions[i].height = 18 if i == 6 else 32
+    ws.cell(6, 1).font = Font(bold=True)
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 16
+    for col in "CDEF":
+        ws.column_dimensions[col].width = 22
+    _protect(ws)
+
+
+def _lists(ws) -> None:
+    ws["A1"], ws["B1"], ws["C1"] = "Data quality", "Data origin", "Reported"
+    for i, level in enumerate(DATA_QUALITY_LEVELS, start=2):
+        ws.cell(i, 1, level)
+    for i, origin in enumerate(DATA_ORIGINS, start=2):
+        ws.cell(i, 2, origin)
+    ws["C2"], ws["C3"] = "YES", "NR"
+    ws.sheet_state = "hidden"
+    _protect(ws)
+
+
+def _profile(ws, prof: Mapping[str, object]) -> None:
+    _header(ws, PROFILE_HEADERS, (18, 36, 70))
+    text_len = DataValidation(type="textLength", operator="lessThanOrEqual", formula1="200", allow_blank=True)
+    rules = {
+        "year": DataValidation(type="whole", operator="between", formula1="1990", formula2="2100", allow_blank=True),
+        "int": DataValidation(type="whole", operator="greaterThan", formula1="0", allow_blank=True),
+        "float": DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True),
+    }
+    rules["year"].error = "Type the calendar year the figures refer to, between 1990 and 2100."
+    rules["int"].error = "Type a whole number above 0, without units or spaces."
+    rules["float"].error = "Type a number above 0, without units."
+    text_len.error = "Keep this entry under 200 characters."
+    for dv in (*rules.values(), text_len):
+        dv.showErrorMessage = True
+        ws.add_data_validation(dv)
+    for row, field in enumerate(PROFILE_FIELDS, start=HEADER_ROW + 1):
+        ws.cell(row, 1, field.label).font = Font(bold=True)
+        value_cell = ws.cell(row, 2)
+        _safe_text(value_cell, prof.get(field.key))
+        value_cell.fill, value_cell.protection = INPUT_FILL, UNLOCKED
+        ws.cell(row, 3, field.help).alignment = WRAP
+        (rules.get(field.kind) or text_len).add(value_cell.coordinate)
+    ws.freeze_panes = "A2"
+    _protect(ws)
+
+
+def _data(ws, values: Mapping[tuple[str, str], Mapping[str, object]]) -> None:
+    _header(ws, [c.header for c in DATA_COLUMNS], [c.width for c in DATA_COLUMNS])
+    for i, col in enumerate(DATA_COLUMNS, start=1):
+        if col.editable:
+            ws.cell(HEADER_ROW, i).comment = Comment(_COLUMN_HELP[col.key], "ssc-kpis")
+    letters = {c.key: column_letter(c.key) for c in DATA_COLUMNS}
+    validations: dict[tuple, DataValidation] = {}
+
+    def rule(kind: str, lo: float | None, hi: float | None, message: str) -> DataValidation:
+        key = (kind, lo, hi)
+        if key not in validations:
+            if lo is not None and hi is not None:
+                dv = DataValidation(type=kind, operator="between", formula1=f"{lo:g}", formula2=f"{hi:g}")
+            elif lo is not None:
+                dv = DataValidation(type=kind, operator="greaterThanOrEqual", formula1=f"{lo:g}")
+            elif hi is not None:
+                dv = DataValidation(type=kind, operator="lessThanOrEqual", formula1=f"{hi:g}")
+            else:
+                dv = DataValidation(type=kind, operator="between", formula1="-1E+300", formula2="1E+300")
+            dv.allow_blank, dv.showErrorMessage, dv.errorTitle, dv.error = True, True, "Not accepted", message
+            ws.add_data_validation(dv)
+            validations[key] = dv
+        return validations[key]
+
+    n_quality, n_origin = len(DATA_QUALITY_LEVELS) + 1, len(DATA_ORIGINS) + 1
+    quality = DataValidation(type="list", formula1=f"={SHEET_LISTS}!$A$2:$A${n_quality}", allow_blank=True)
+    quality.showErrorMessage, quality.error = True, "Choose one of the six U4SSC data-quality levels from the list."
+    origin = DataValidation(type="list", formula1=f"={SHEET_LISTS}!$B$2:$B${n_origin}", allow_blank=True)
+    origin.showErrorMessage, origin.errorStyle = True, "warning"
+    origin.error = "Not one of the suggested origins; keep it if it describes the source better."
+    for dv in (quality, origin):
+        ws.add_data_validation(dv)
+
+    for row, point in enumerate(data_points(), start=HEADER_ROW + 1):
+        filled = values.get((point["code"], point["part"]), {})
+        for i, col in enumerate(DATA_COLUMNS, start=1):
+            cell = ws.cell(row, i)
+            if col.editable:
+                _safe_text(cell, filled.get(col.key))
+                cell.fill, cell.protection = INPUT_FILL, UNLOCKED
+            elif col.key != "reported":
+                _safe_text(cell, point[col.key] or None)
+            if col.key in ("definition", "numerator_label", "denominator_label", "name"):
+                cell.alignment = WRAP
+        h, k, m = letters["numerator_value"], letters["denominator_value"], letters["final_value"]
+        inputs = f"COUNT({h}{row},{k}{row})=2" if point["denominator"] else f"COUNT({h}{row})=1"
+        ws[f"{letters['reported']}{row}"] = f'=IF(OR({inputs},COUNT({m}{row})=1),"YES","NR")'
+        for which in ("numerator", "denominator"):
+            spec = point[f"{which}_spec"]
+            cell = f"{letters[which + '_value']}{row}"
+            if spec is None:
+                continue
+            if point["kind"] == "yes_no":
+                dv = rule("whole", 0, point["n_criteria"],
+                          f"Type how many of the {point['n_criteria']} criteria are met (a whole number).")
+            else:
+                dv = rule("whole" if spec.integer else "decimal", spec.min, spec.max,
+                          _range_text(spec.min, spec.max, spec.integer))
+            dv.add(cell)
+        lo, hi = point["value_range"]
+        rule("decimal", lo, hi, _range_text(lo, hi, False)).add(f"{m}{row}")
+        quality.add(f"{letters['data_quality']}{row}")
+        origin.add(f"{letters['data_origin']}{row}")
+    ws.freeze_panes = f"{letters['name']}{HEADER_ROW + 1}"
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(DATA_COLUMNS))}{HEADER_ROW + len(data_points())}"
+    _protect(ws)
+
+
+def _range_text(lo: float | None, hi: float | None, integer: bool) -> str:
+    what = "a whole number" if integer else "a number"
+    if lo is not None and hi is not None:
+        return f"Type {what} from {lo:g} to {hi:g}, without units or text."
+    if lo is not None:
+        return f"Type {what} of at least {lo:g}, without units or text."
+    if hi is not None:
+        return f"Type {what} of at most {hi:g}, without units or text."
+    return f"Type {what}, without units or text."
+
+
+_COLUMN_HELP = {
+    "numerator_value": "The numerator in the unit shown to its right (for single-value KPIs: the value itself).",
+    "denominator_value": "The denominator in the unit shown to its right.",
+    "final_value": "Only when you have the KPI value but not its inputs. With inputs present this cell is ignored "
+    "(a different figure is reported as a warning).",
+    "data_quality": "How the figure was obtained: one of the six U4SSC levels.",
+    "data_origin": "Who produced the figure.",
+    "source_name": "Name of the publication, register or department.",
+    "source_link": "A web link to the source, if public.",
+    "comment": "Anything a reviewer should know (definitions used, year if different, ...).",
+}
+
+
+def _measures(ws, measures: Mapping[str, str]) -> None:
+    _header(ws, MEASURES_HEADERS, (20, 34, 50, 90))
+    text_len = DataValidation(type="textLength", operator="lessThanOrEqual", formula1="5000", allow_blank=True)
+    text_len.showErrorMessage, text_len.error = True, "Keep each description under 5000 characters."
+    ws.add_data_validation(text_len)
+    for row, (dim, sub, cats) in enumerate(sub_dimensions(), start=HEADER_ROW + 1):
+        ws.cell(row, 1, dim)
+        ws.cell(row, 2, sub).font = Font(bold=True)
+        ws.cell(row, 3, ", ".join(cats)).alignment = WRAP
+        cell = ws.cell(row, 4)
+        _safe_text(cell, measures.get(sub))
+        cell.fill, cell.protection, cell.alignment = INPUT_FILL, UNLOCKED, WRAP
+        text_len.add(cell.coordinate)
+        ws.row_dimensions[row].height = 60
+    ws.freeze_panes = "A2"
+    _protect(ws)
