@@ -123,7 +123,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise CompareError(f"{path.name}: larger than {MAX_INPUT_BYTES // 2**20} MB; split it by city or year")
     try:
         if path.suffix.lower() == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            return _restore(pd.read_csv(path, dtype=str, keep_default_na=False))
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
         with open(path, encoding="utf-8") as fh:
@@ -135,6 +135,40 @@ def _read_table(path: Path) -> pd.DataFrame:
     if not isinstance(raw, list):
         raise CompareError(f"{path.name}: expected a list of rows (or an object with a 'kpis' list)")
     return pd.DataFrame(raw)
+
+
+def _restore(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo the formula protection of our own CSV/XLSX exports (a leading quote before '=', '+', ...)."""
+    try:
+        from .export import restore_frame
+    except ImportError:  # pragma: no cover
+        return frame
+    return restore_frame(frame)
+
+
+def _results_sheet(path: Path) -> str | None:
+    """The 'kpis' sheet of a results workbook written by `ssc assess`, or None for a submission."""
+    from openpyxl import load_workbook
+
+    try:
+        from .limits import check_file
+
+        check_file(path)
+    except ImportError:  # pragma: no cover - limits ships with the package
+        pass
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # noqa: BLE001 - any parse failure of an untrusted file is a user error
+        raise CompareError(f"{path.name}: not a readable workbook ({type(exc).__name__}); save it again as .xlsx") \
+            from None
+    try:
+        return next((name for name in wb.sheetnames if name.strip().lower() == "kpis"), None)
+    finally:
+        wb.close()
+
+
+def _read_results_xlsx(path: Path, sheet: str) -> pd.DataFrame:
+    return _restore(pd.read_excel(path, sheet_name=sheet, engine="openpyxl"))
 
 
 def _is_long_table(columns: Iterable[str]) -> bool:
@@ -195,6 +229,9 @@ def _load(item: object, targets: Targets | None) -> tuple[pd.DataFrame, list[dic
         raise CompareError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
+        sheet = _results_sheet(path)
+        if sheet is not None:
+            return _read_results_xlsx(path, sheet), [], path.name
         frame, prof = _from_submission(path, targets)
         return frame, [prof], path.name
     if suffix == ".csv":
@@ -244,6 +281,11 @@ def _standardise(frame: pd.DataFrame, meta: pd.DataFrame, where: str, rescore: b
     df["code"] = df["code"].astype(str).map(codes)
     known = set(zip(meta["code"], meta["part"], strict=True))
     keys = list(zip(df["code"], df["part"], strict=True))
+    parts_of = meta[meta["part"] != ""].groupby("code")["part"].agg(", ".join).to_dict()
+    no_part = sorted({c for c, p in keys if p == "" and c in parts_of})
+    if no_part:
+        raise CompareError(f"{where}: KPI {no_part[0]} is scored per data point; add a 'part' column naming one of "
+                           f"{parts_of[no_part[0]]} on each of its rows")
     unknown = sorted({f"{c} {p}".strip() for c, p in keys if (c, p) not in known})
     if unknown:
         raise CompareError(f"{where}: unknown KPI code or data point {', '.join(unknown[:5])}"
@@ -270,7 +312,8 @@ def _standardise(frame: pd.DataFrame, meta: pd.DataFrame, where: str, rescore: b
     scored_here = rescore or not {"band", "points", "target"} <= set(df.columns)
     drop = [c for c in meta.columns if c not in ("code", "part") and c in df.columns and (scored_here or c != "target")]
     df = df.drop(columns=drop + (["achievement", "band", "points", "scored"] if scored_here else []), errors="ignore")
-    df = df.merge(meta, on=["code", "part"], how="left")
+    own = [] if scored_here else [c for c in ("target", "target_source") if c in df.columns]
+    df = df.merge(meta.drop(columns=own), on=["code", "part"], how="left")
     if scored_here:
         share = achievement(df["value"], df["target"], df["direction"])
         share = np.where(df["reported"], share, np.nan)
@@ -803,6 +846,211 @@ def band_table_html(table: pd.DataFrame) -> str:
                         for b in row)
         rows.append(f"<tr><th>{html.escape(str(city))}</th>{cells}</tr>")
     return f'<table class="ssc-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+# ---------------------------------------------------------------- the comparison report (notebook + CLI)
+
+
+class HTMLBlock(str):
+    """Escaped HTML that JupyterLab and nbconvert display as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+class PNGChart:
+    """A finished chart as PNG bytes with its alt text (no live figure is left to be shown twice)."""
+
+    def __init__(self, fig, alt: str):
+        import io
+
+        import matplotlib.pyplot as plt
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        self.png, self.alt = buf.getvalue(), alt
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"image/png": self.png}, {"image/png": {"ssc_alt": self.alt}}
+
+
+def bundled_inputs() -> list[Path]:
+    """The cities shipped in data/ (submissions and long CSVs), the default of `ssc compare`."""
+    from .paths import bundled
+
+    folder = bundled("data")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".xlsx", ".csv"} and not p.name.startswith("."))
+    if not files:
+        raise CompareError(f"no bundled cities in {folder.name}/; give submissions or results files to compare")
+    return files
+
+
+@dataclass
+class ComparisonReport:
+    """What the comparison notebook shows: every table escaped, every chart a static PNG."""
+
+    comparison: Comparison
+    ranking: Ranking
+    group_by: str = "population_band"
+    radar_cities: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, inputs: Sequence[str] | str | None = None, targets: str | None = None, year: int | None = None,
+              group_by: str = "population_band", radar_cities: Sequence[str] = (), draws: int = 200,
+              seed: int = 0) -> ComparisonReport:
+        items = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        comp = compare([Path(p) for p in items] if items else bundled_inputs(), targets=targets or None, year=year)
+        return cls(comp, comp.rank(draws=draws, seed=seed), group_by or "population_band", list(radar_cities))
+
+    def title(self) -> HTMLBlock:
+        c = self.comparison
+        invented = c.profiles.loc[c.profiles["invented"], "city"].nunique()
+        note = (f'<p class="notice">{invented} of the cities are invented (generated data), not real cities.</p>'
+                if invented else "")
+        return HTMLBlock(
+            f"<h1>Comparison of {len(c.cities)} cities</h1>"
+            f'<p class="subtitle">U4SSC KPIs (ITU-T Y.4903/L.1603) · years {html.escape(_years_text(c.years))} · '
+            f"targets: {html.escape(c.targets_label)}</p>{note}")
+
+    def method(self) -> HTMLBlock:
+        c = self.comparison
+        src = ", ".join(html.escape(s) for s in c.sources[:20]) + (" …" if len(c.sources) > 20 else "")
+        return HTMLBlock(
+            "<p>Scores are U4SSC points (1 to 4 per data point by share of target) earned ÷ the maximum over the "
+            "data points each city reported and that have a target. Categories and years are each city's latest "
+            f"unless stated.</p><p><b>Ranking rule.</b> {html.escape(self.ranking.rule)}</p>"
+            f'<p class="small">Inputs: {src}</p>')
+
+    def legend(self) -> HTMLBlock:
+        items = "".join(f'<span class="band" style="{band_style(b)}">{html.escape(b)}</span>'
+                        for b in (*BANDS[::-1], "not scored"))
+        return HTMLBlock(f'<div class="legend">{items}</div>')
+
+    def heatmap(self, level: str = "category") -> PNGChart:
+        return PNGChart(plot_heatmap(self.comparison, level), f"Band of every city in each {level}")
+
+    def band_table(self, level: str = "dimension") -> HTMLBlock:
+        return HTMLBlock(band_table_html(self.comparison.table(level, "band").head(200)))
+
+    def radar(self, level: str = "sub_dimension") -> PNGChart:
+        return PNGChart(plot_radar(self.comparison, self.radar_cities or None, level),
+                        f"Radar of {level} scores for chosen cities")
+
+    def ranking_chart(self) -> PNGChart:
+        return PNGChart(plot_ranking(self.ranking), "Rank and rank interval of each city")
+
+    def ranking_table(self) -> HTMLBlock:
+        tab = self.ranking.table.drop(columns=["level", "group"]).round(1)
+        excl = self.ranking.excluded
+        more = (f"<p>Not ranked ({len(excl)}): {html.escape(', '.join(map(str, excl['city'][:30])))}"
+                f"{' …' if len(excl) > 30 else ''}</p>" if len(excl) else "")
+        return HTMLBlock(frame_html(tab, band_column="band", max_rows=100) + more)
+
+    def coverage_chart(self) -> PNGChart:
+        return PNGChart(plot_coverage(self.comparison), "KPIs reported by each city and year")
+
+    def coverage_table(self) -> HTMLBlock:
+        s = self.comparison.scores
+        tab = s[s["level"] == "overall"][["city", "year", "kpis_total", "kpis_reported", "kpis_scored", "score",
+                                           "band"]].round(1)
+        return HTMLBlock(frame_html(tab, band_column="band", max_rows=200))
+
+    def peers_table(self) -> HTMLBlock:
+        tab = self.comparison.peers(self.group_by).drop(columns=["level", "group"]).round(1)
+        return HTMLBlock(frame_html(tab, band_column="band", max_rows=200))
+
+    def progress_chart(self) -> PNGChart:
+        return PNGChart(plot_progress(self.comparison), "Progress status counts per city")
+
+    def progress_table(self) -> HTMLBlock:
+        summ = self.comparison.progress_summary()
+        if summ.empty:
+            return HTMLBlock("<p>No city has two years of data, so progress cannot be measured.</p>")
+        return HTMLBlock(frame_html(summ.reset_index(), band_column=None, max_rows=200))
+
+
+# ---------------------------------------------------------------- `ssc compare`
+
+NOTEBOOK = "compare_cities.ipynb"
+
+
+def _with_profiles(comp: Comparison) -> pd.DataFrame:
+    """The tidy table with each city's profile (population, region, country, invented) on every row."""
+    prof = comp.profiles.drop(columns=["population_band"])
+    own = [c for c in prof.columns if c not in ("city", "year") and c in comp.kpis.columns]
+    return comp.kpis.drop(columns=own).merge(prof, on=["city", "year"], how="left")
+
+
+def write_exports(comp: Comparison, ranking: Ranking, out: Path) -> list[Path]:
+    """The data behind the report, safe to open in a spreadsheet (formula-like text made inert)."""
+    from .export import neutralise_frame
+    from .render import atomic_write
+
+    files = {
+        "comparison_kpis.csv": _with_profiles(comp),
+        "scores.csv": comp.scores,
+        "ranking.csv": ranking.table,
+        "coverage.csv": comp.coverage.reset_index(),
+        "progress.csv": comp.progress(),
+    }
+    written = []
+    for name, frame in files.items():
+        atomic_write(out / name, neutralise_frame(frame).to_csv(index=False))
+        written.append(out / name)
+    return written
+
+
+def cli_compare(args) -> int:
+    """`ssc compare FILE_OR_RESULTS… [--out] [--group-by] [--year] [--targets]`: the comparison report."""
+    import time
+
+    import papermill
+
+    from . import engine
+    from .paths import bundled
+    from .render import atomic_write, notebook_to_html
+
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    inputs = [Path(p) for p in args.inputs] if args.inputs else bundled_inputs()
+    group_by = args.group_by or "population_band"
+    if group_by not in ("population_band", "region"):
+        raise CompareError(f"--group-by {group_by!r}: choose population_band or region")
+    comp = compare(inputs, targets=args.targets, year=args.year)  # bad input fails here, with its message
+    ranking = comp.rank()
+    out.mkdir(parents=True, exist_ok=True)
+    write_exports(comp, ranking, out)
+    prepared = out / "comparison.parquet"  # the notebook reads the checked, scored table, not the raw files
+    _with_profiles(comp).to_parquet(prepared, index=False)
+    params = {"inputs": [str(prepared.resolve())], "group_by": group_by, "year": args.year, "targets": "",
+              "radar_cities": [], "draws": 200, "seed": 0}
+    notebook = bundled("notebooks", NOTEBOOK)
+    declared = papermill.inspect_notebook(str(notebook))
+    for name in params:  # papermill writes names into code: only names the parameters cell declares
+        if name not in declared:
+            raise RuntimeError(f"the comparison notebook does not declare the parameter {name!r}")
+    engine.register()
+    t1 = time.perf_counter()
+    tmp_nb = out / ".report.ipynb.part"
+    try:
+        nb = papermill.execute_notebook(str(notebook), str(tmp_nb), parameters=params, kernel_name="python3",
+                                        engine_name=engine.ENGINE_NAME, progress_bar=False, log_output=False)
+    except papermill.PapermillExecutionError as exc:
+        print(f"ssc compare: the comparison notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+              f"(the data files in {out} were written)", file=sys.stderr)
+        return 1
+    finally:
+        tmp_nb.unlink(missing_ok=True)
+    atomic_write(out / "report.html", notebook_to_html(nb, f"Comparison of {len(comp.cities)} cities"))
+    t2 = time.perf_counter()
+    excl = f", {len(ranking.excluded)} not ranked" if len(ranking.excluded) else ""
+    print(f"Compared {len(comp.cities)} cities ({_years_text(comp.years)}){excl}: {out / 'report.html'} "
+          f"(data {t1 - t0:.1f} s, report {t2 - t1:.1f} s)")
+    return 0
 
 
 # ---------------------------------------------------------------- `kpis.compare(...)` stays callable
