@@ -53,8 +53,9 @@ def _exporter():
         cfg.TagRemovePreprocessor.enabled = True
         cfg.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters", "remove"}
         cfg.HTMLExporter.preprocessors = ["nbconvert.preprocessors.TagRemovePreprocessor"]
-        exporter = HTMLExporter(config=cfg, template_name="ssc_report")
-        exporter.extra_template_basedirs = [str(bundled("templates"))]
+        # the template folder must be known at construction: nbconvert resolves templates in __init__
+        exporter = HTMLExporter(config=cfg, template_name="ssc_report",
+                                extra_template_basedirs=[str(bundled("templates"))])
         _EXPORTER = exporter
     return _EXPORTER
 
