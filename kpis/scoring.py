@@ -374,7 +374,7 @@ def _category(values, categories=None) -> pd.Categorical:
         order = pd.unique(codes[codes >= 0])  # hash-based, keeps first appearance
         remap = np.full(len(values.cat.categories) + 1, -1, dtype=np.int64)
         remap[order] = np.arange(len(order))
-        return pd.Categorical.from_codes(remap[codes], categories=values.cat.categories[order])
+        return pd.Categorical.from_codes(remap[codes], categories=pd.Index(values.cat.categories[order], dtype=object))
     if categories is not None:
         return pd.Categorical(values, categories=categories)
     codes, uniq = pd.factorize(np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values)
@@ -711,12 +711,17 @@ class Results:
     TABLES = ("kpis", "summary", "sdg", "coverage")
 
     def __eq__(self, other: object) -> bool:
+        """Same tables, dtypes, keys and texts; numbers equal to 12 significant digits (an .xlsx keeps ~16)."""
         if not isinstance(other, Results):
             return NotImplemented
+        for table in self.TABLES:
+            try:
+                pd.testing.assert_frame_equal(getattr(self, table), getattr(other, table), check_exact=False,
+                                              rtol=1e-12, atol=0.0)
+            except AssertionError:
+                return False
         return (
-            all(getattr(self, t).equals(getattr(other, t)) and
-                list(getattr(self, t).dtypes) == list(getattr(other, t).dtypes) for t in self.TABLES)
-            and self.target_set == other.target_set
+            self.target_set == other.target_set
             and self.profiles == other.profiles
             and self.measures == other.measures
             and self.options == other.options
@@ -830,7 +835,7 @@ class Results:
             for name, frame in sheets.items():
                 safe = protect_frame(_decategorise(frame))
                 for col in safe.columns:
-                    if safe[col].dtype == object:
+                    if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
                         safe[col] = safe[col].map(xlsx_text)
                 safe.to_excel(writer, sheet_name=name, index=False)
                 ws = writer.sheets[name]
