@@ -93,7 +93,7 @@ def achievement(value, target, direction) -> np.ndarray:
     value = np.asarray(value, dtype=float)
     target = np.asarray(target, dtype=float)
     direction = np.asarray(direction)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # overflow → inf → capped at 100
         higher = np.where(target > 0, value / target * 100.0, 100.0)
         lower = np.where(value > 0, target / value * 100.0, 100.0)
     out = np.where(direction == "higher", higher, np.where(direction == "lower", lower, np.nan))
