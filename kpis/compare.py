@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import Targets, catalogue_frame, load_targets
-from .compute import compute_frame, points_table
+from .compute import points_table
 from .display import BAND_COLOURS, band_style, frame_html
 from .errors import UserError
 from .models import normalise_code
@@ -37,6 +37,7 @@ from .models import normalise_code
 LEVELS = ("category", "sub_dimension", "dimension", "overall")
 BAND_EDGES = (0.33, 0.66, 0.95)  # share of target; an edge belongs to the higher band
 BANDS = ("<33", "33-66", "66-95", "95+")
+EPSILON = 1e-11  # as in scoring: 0.66 × 60 = 39.6 must land in 66-95 despite floating point
 GEOMETRIC_FLOOR = 0.01  # a zero would make a geometric mean zero: scores are floored here (COINr shifts likewise)
 NOISE_PLACES = 3  # SDSN: rank differences of 2-3 places are not meaningful
 TARGET_YEAR = 2030
@@ -90,7 +91,7 @@ def achievement(value: np.ndarray, target: np.ndarray, direction: np.ndarray) ->
 def points_of(share: np.ndarray) -> np.ndarray:
     """U4SSC points 1-4 from a share of target (NaN stays NaN)."""
     share = np.asarray(share, dtype=float)
-    pts = 1.0 + sum((share >= e).astype(float) for e in BAND_EDGES)
+    pts = 1.0 + sum((share + EPSILON >= e).astype(float) for e in BAND_EDGES)
     return np.where(np.isnan(share), np.nan, pts)
 
 
@@ -167,10 +168,6 @@ def _results_sheet(path: Path) -> str | None:
         wb.close()
 
 
-def _read_results_xlsx(path: Path, sheet: str) -> pd.DataFrame:
-    return _restore(pd.read_excel(path, sheet_name=sheet, engine="openpyxl"))
-
-
 def _is_long_table(columns: Iterable[str]) -> bool:
     cols = {str(c).strip().lower() for c in columns}
     return "city" in cols and ({"code", "kpi_code"} & cols) != set() and ({"value", "final_value"} & cols) != set()
@@ -178,17 +175,23 @@ def _is_long_table(columns: Iterable[str]) -> bool:
 
 def _from_submission(path: Path, targets: Targets | None) -> tuple[pd.DataFrame, dict]:
     from .intake import read_submission
+    from .scoring import score
 
     sub = read_submission(path)
-    profile = _profile_dict(sub.profile)
-    try:
-        from .scoring import score
-    except ImportError:  # scoring not available: score the values here with the same band rule
-        data = compute_frame(pd.DataFrame(sub.data))
-        data["city"], data["year"] = profile.get("city"), profile.get("year")
-        return data, profile
-    res = score(sub, targets=targets) if targets is not None else score(sub)
-    return pd.DataFrame(res.kpis), profile
+    res = score(sub, targets=targets)
+    return pd.DataFrame(res.kpis), _profile_dict(sub.profile)
+
+
+def _from_results(res: object) -> tuple[pd.DataFrame, list[dict]]:
+    """A Results object: its tidy table and the profile of each city-year it holds."""
+    profiles = getattr(res, "profiles", None)
+    if isinstance(profiles, dict):
+        profs = [{"city": k[0], "year": k[1], **_profile_dict(v)} if isinstance(k, tuple) else _profile_dict(v)
+                 for k, v in profiles.items()]
+    else:
+        one = _profile_dict(getattr(res, "profile", None))
+        profs = [one] if one else []
+    return pd.DataFrame(res.kpis), profs
 
 
 def _profile_dict(profile: object) -> dict:
@@ -202,15 +205,20 @@ def _profile_dict(profile: object) -> dict:
 
 
 def _expand(item: object) -> list[object]:
-    """Folders become their result and submission files; everything else stays as it is."""
-    if isinstance(item, str | Path) and Path(item).is_dir():
-        files = sorted(p for p in Path(item).rglob("*")
-                       if p.is_file() and p.suffix.lower() in RESULT_SUFFIXES | SUBMISSION_SUFFIXES
-                       and not p.name.startswith((".", "~$")))
-        if not files:
-            raise CompareError(f"{item}: no submission (.xlsx/.csv) or results (.csv/.parquet/.json) files in it")
-        return list(files)
-    return [item]
+    """A folder becomes the results and submissions in it (a saved results folder, holding kpis.csv, stays whole)."""
+    if not (isinstance(item, str | Path) and Path(item).is_dir()):
+        return [item]
+    folder = Path(item)
+    if (folder / "kpis.csv").is_file():
+        return [folder]
+    result_dirs = sorted({p.parent for p in folder.rglob("kpis.csv")})
+    files = sorted(p for p in folder.rglob("*") if p.is_file()
+                   and p.suffix.lower() in RESULT_SUFFIXES | SUBMISSION_SUFFIXES
+                   and not p.name.startswith((".", "~$")) and p.name != "manifest.json"
+                   and not any(d in p.parents for d in result_dirs))
+    if not files and not result_dirs:
+        raise CompareError(f"{folder}: no submission (.xlsx/.csv) or results (.xlsx/.csv/.parquet/.json) files in it")
+    return [*result_dirs, *files]
 
 
 def _load(item: object, targets: Targets | None) -> tuple[pd.DataFrame, list[dict], str]:
@@ -220,18 +228,18 @@ def _load(item: object, targets: Targets | None) -> tuple[pd.DataFrame, list[dic
     if isinstance(item, pd.DataFrame):
         return item, [], "table"
     if hasattr(item, "kpis") and isinstance(item.kpis, pd.DataFrame):
-        prof = _profile_dict(getattr(item, "profile", None) or getattr(getattr(item, "submission", None), "profile", None))
-        return pd.DataFrame(item.kpis), [prof] if prof else [], "results"
+        return (*_from_results(item), "results")
     if not isinstance(item, str | Path):
         raise CompareError(f"cannot compare a {type(item).__name__}: give Results, a DataFrame or a file path")
     path = Path(item)
     if not path.exists():
-        raise CompareError(f"{path}: no such file")
+        raise CompareError(f"{path}: no such file or folder")
+    from .scoring import Results
+
     suffix = path.suffix.lower()
+    if path.is_dir() or (suffix in {".xlsx", ".xlsm"} and _results_sheet(path)):
+        return (*_from_results(Results.load(path)), path.name)
     if suffix in {".xlsx", ".xlsm"}:
-        sheet = _results_sheet(path)
-        if sheet is not None:
-            return _read_results_xlsx(path, sheet), [], path.name
         frame, prof = _from_submission(path, targets)
         return frame, [prof], path.name
     if suffix == ".csv":
@@ -241,8 +249,11 @@ def _load(item: object, targets: Targets | None) -> tuple[pd.DataFrame, list[dic
             return frame, [prof], path.name
         return _read_table(path), [], path.name
     if suffix in {".parquet", ".json"}:
-        return _read_table(path), [], path.name
-    raise CompareError(f"{path.name}: not a submission (.xlsx/.csv) or a results file (.csv/.parquet/.json)")
+        try:
+            return (*_from_results(Results.load(path)), path.name)
+        except UserError:  # a plain long table rather than a saved Results
+            return _read_table(path), [], path.name
+    raise CompareError(f"{path.name}: not a submission (.xlsx/.csv) or a results file (.xlsx/.csv/.parquet/.json)")
 
 
 def _numbers(col: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -264,9 +275,12 @@ def _numbers(col: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray]:
     return vals, ~np.isnan(vals)
 
 
-def _standardise(frame: pd.DataFrame, meta: pd.DataFrame, where: str, rescore: bool) -> pd.DataFrame:
+def _standardise(frame: pd.DataFrame, meta: pd.DataFrame, where: str, rescore: bool, targets: Targets) -> pd.DataFrame:
     """Any accepted table → the tidy columns compare needs, scored with the comparison's target set if needed."""
     df = pd.DataFrame(frame).copy()
+    for col in df.columns:
+        if isinstance(df[col].dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(df[col]):
+            df[col] = df[col].astype(object)
     df.columns = [str(c).strip().lower() for c in df.columns]
     if "code" not in df.columns and "kpi_code" in df.columns:
         df = df.rename(columns={"kpi_code": "code"})
@@ -309,24 +323,37 @@ def _standardise(frame: pd.DataFrame, meta: pd.DataFrame, where: str, rescore: b
         dup = df[df.duplicated(["city", "year", "code", "part"], keep=False)].iloc[0]
         raise CompareError(f"{where}: {dup['city']} {dup['year']} has {dup['code']} {dup['part']} twice; "
                            "keep one row per city, year and data point")
-    scored_here = rescore or not {"band", "points", "target"} <= set(df.columns)
-    drop = [c for c in meta.columns if c not in ("code", "part") and c in df.columns and (scored_here or c != "target")]
-    df = df.drop(columns=drop + (["achievement", "band", "points", "scored"] if scored_here else []), errors="ignore")
-    own = [] if scored_here else [c for c in ("target", "target_source") if c in df.columns]
-    df = df.merge(meta.drop(columns=own), on=["code", "part"], how="left")
-    if scored_here:
-        share = achievement(df["value"], df["target"], df["direction"])
-        share = np.where(df["reported"], share, np.nan)
-        df["achievement"] = share * 100
-        df["points"] = points_of(share)
-        df["band"] = band_of(share)
-    else:
-        df["target"] = pd.to_numeric(df["target"], errors="coerce")
-        df["points"] = pd.to_numeric(df["points"], errors="coerce")
-        df["achievement"] = pd.to_numeric(df.get("achievement"), errors="coerce")
-        df["band"] = df["band"].fillna("").astype(str)
-    df["scored"] = df["reported"] & df["points"].notna()
+    if rescore or not {"band", "points", "target"} <= set(df.columns):
+        df = _score_values(df, targets)
+    keep = [c for c in df.columns if c not in meta.columns or c in ("code", "part", "target", "target_source")]
+    df = df[keep].merge(meta.drop(columns=[c for c in ("target", "target_source") if c in df.columns]),
+                        on=["code", "part"], how="left")
+    df["target"] = pd.to_numeric(df["target"], errors="coerce")
+    df["points"] = pd.to_numeric(df["points"], errors="coerce").astype("float64")  # Int8 would overflow in sums
+    df["achievement"] = pd.to_numeric(df["achievement"], errors="coerce") if "achievement" in df else np.nan
+    df["band"] = df["band"].where(df["band"].notna(), "").astype(str)
+    df["scored"] = df["reported"].astype(bool) & df["points"].notna()
     return df
+
+
+PROFILE_COLUMNS = ("country", "region", "population", "invented")
+
+
+def _score_values(df: pd.DataFrame, targets: Targets) -> pd.DataFrame:
+    """Score a values table with the scoring stage (same rules as the city report); profile columns ride along."""
+    from .scoring import score_frame
+
+    cols = [c for c in ("city", "year", "code", "part", "value", "reported", "data_quality", "data_origin", "source",
+                        "value_origin") if c in df.columns]
+    tidy = pd.DataFrame(score_frame(df[cols], targets).kpis)
+    for col in tidy.columns:
+        if isinstance(tidy[col].dtype, pd.CategoricalDtype):
+            tidy[col] = tidy[col].astype(object)
+    prof = [c for c in PROFILE_COLUMNS if c in df.columns]
+    if prof:
+        tidy = tidy.merge(df[["city", "year", *prof]].drop_duplicates(["city", "year"]), on=["city", "year"],
+                          how="left")
+    return tidy
 
 
 # ---------------------------------------------------------------- the comparison object
@@ -352,7 +379,7 @@ def compare(results_or_paths: object, targets: str | Path | Targets | None = Non
     for item in expanded:
         frame, profs, label = _load(item, tset if rescore else None)
         where = str(item.name) if isinstance(item, Path) else label
-        frames.append(_standardise(frame, meta, where, rescore))
+        frames.append(_standardise(frame, meta, where, rescore, tset))
         profiles.extend(profs)
         sources.append(where)
     tidy = pd.concat(frames, ignore_index=True)
@@ -682,7 +709,8 @@ def _draw_scores(V: np.ndarray, T: np.ndarray, direction: np.ndarray, G: np.ndar
             up = np.where(tm > 0, v / tm, 1.0)
             down = np.where(v > 0, tm / v, 1.0)
             share = np.clip(np.where(lower, down, up), 0, 1)
-            banded = (1 + (share >= 0.33).astype(np.float32) + (share >= 0.66) + (share >= 0.95)) / 4
+            edge = share + 1e-6  # float32: the same edge rule as the bands, within single precision
+            banded = (1 + (edge >= 0.33).astype(np.float32) + (edge >= 0.66) + (edge >= 0.95)) / 4
             dist = distance[s:s + chunk, None, None]
             pt = np.where(dist, share, banded)
             pt = np.where(missing, np.where(dist, 0.0, 0.25), pt).astype(np.float32)
@@ -879,11 +907,12 @@ class PNGChart:
 
 
 def bundled_inputs() -> list[Path]:
-    """The cities shipped in data/ (submissions and long CSVs), the default of `ssc compare`."""
+    """The cities shipped in data/ (the invented demo city and the published cities as filled templates),
+    the default of `ssc compare`."""
     from .paths import bundled
 
     folder = bundled("data")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".xlsx", ".csv"} and not p.name.startswith("."))
+    files = sorted(p for p in [folder / "demo_city.xlsx", *(folder / "cities").glob("*.xlsx")] if p.is_file())
     if not files:
         raise CompareError(f"no bundled cities in {folder.name}/; give submissions or results files to compare")
     return files
