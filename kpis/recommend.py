@@ -33,6 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .catalogue import CatalogueError, Library, _data_dir, _explain, _read_yaml, library
+from .errors import UserError
 
 Band = Literal["<33", "33-66", "66-95", "95+"]
 BANDS: tuple[str, ...] = ("<33", "33-66", "66-95", "95+")
@@ -41,7 +42,7 @@ BAND_MIDPOINT = {"<33": 16.5, "33-66": 49.5, "66-95": 80.5, "95+": 100.0}
 BAND_WORDS = {
     "<33": "less than a third of target",
     "33-66": "between a third and two-thirds of target",
-    "66-95": "close to target (66-95 %)",
+    "66-95": "close to target",
     "95+": "at target",
 }
 Kind = Literal["improve", "close_gap", "keep", "collect_data"]
@@ -50,6 +51,12 @@ TIER_WEIGHT = {"core": 1.0, "advanced": 0.8}
 BREADTH_BONUS = 0.25
 COLLECT_FIELDS = frozenset({"name", "code", "definition", "inputs", "unit", "office"})
 SDG_REF = re.compile(r"^(\d{1,2})\.([0-9a-z]{1,2})(?:\.(\d{1,2}))?$")
+
+
+
+
+class RecommendationError(UserError, ValueError):
+    """A request the recommendation helpers cannot answer (e.g. an unknown or ambiguous city-year)."""
 
 
 # ---------------------------------------------------------------- knowledge-base models
@@ -388,19 +395,21 @@ class _Kpi:
 
 
 def _fold(frame) -> list[_Kpi]:
-    """Group the tidy table of one city-year into KPIs (catalogue order as in the table)."""
+    """Group the tidy table of one city-year into KPIs, in table order (plain records: pandas groupby per KPI
+    costs more than the whole recommendation logic)."""
+    groups: dict[str, list[dict]] = {}
+    for rec in frame.to_dict("records"):
+        groups.setdefault(str(rec["code"]), []).append(rec)
     out: list[_Kpi] = []
-    for code, rows in frame.groupby("code", sort=False):
-        first = rows.iloc[0]
+    for code, rows in groups.items():
+        first = rows[0]
         points = []
-        for row in rows.itertuples(index=False):
-            r = row._asdict()
+        for r in rows:
             if not _truthy(r.get("scored")) or r.get("band") not in BANDS:
                 continue
-            ach = _num(r.get("achievement"))
             points.append(
                 Trigger(
-                    code=str(code),
+                    code=code,
                     name=_text(r.get("name")),
                     tier=_text(r.get("tier")) or "core",
                     part=_text(r.get("part")),
@@ -408,7 +417,7 @@ def _fold(frame) -> list[_Kpi]:
                     band=r.get("band"),
                     value=_num(r.get("value")),
                     unit=_text(r.get("unit")),
-                    achievement=ach,
+                    achievement=_num(r.get("achievement")),
                     next_band=_text(r.get("next_band")) or None,
                     next_band_value=_num(r.get("next_band_value")),
                     direction=_text(r.get("direction")) or "higher",
@@ -416,13 +425,13 @@ def _fold(frame) -> list[_Kpi]:
             )
         out.append(
             _Kpi(
-                code=str(code),
+                code=code,
                 name=_text(first.get("name")),
                 dimension=_text(first.get("dimension")),
                 sub_dimension=_text(first.get("sub_dimension")),
                 category=_text(first.get("category")),
                 tier=_text(first.get("tier")) or "core",
-                reported=any(_truthy(x) for x in rows["reported"]) if "reported" in rows else bool(points),
+                reported=any(_truthy(r.get("reported")) for r in rows) if "reported" in first else bool(points),
                 points=points,
             )
         )
@@ -572,8 +581,9 @@ def recommend(results, measures: Mapping | None = None) -> list[Recommendation]:
     kb, lib = knowledge_base(), library()
     frame = results.kpis
     out: list[Recommendation] = []
-    for city, year in _city_years(frame):
-        sub = frame[(frame["city"] == city) & (frame["year"] == year)]
+    if frame.empty:
+        return out
+    for (city, year), sub in frame.groupby(["city", "year"], observed=True, sort=False):
         recs = _for_city_year(kb, lib, city, year, sub, _measures_for(results, measures, city, year))
         recs.sort(key=_sort_key)
         for i, r in enumerate(recs, start=1):
@@ -590,9 +600,9 @@ def _pick(results, city=None, year=None) -> tuple[Any, Any]:
     if city is not None:
         pairs = [p for p in pairs if str(p[0]) == str(city) and (year is None or str(p[1]) == str(year))]
     if not pairs:
-        raise CatalogueError(f"no results for city {city!r}" + (f" in {year}" if year is not None else ""))
+        raise RecommendationError(f"no results for city {city!r}" + (f" in {year}" if year is not None else ""))
     if len(pairs) > 1:
-        raise CatalogueError("the results hold several city-years; pass city= and year= to choose one")
+        raise RecommendationError("the results hold several city-years; pass city= and year= to choose one")
     return pairs[0]
 
 
@@ -724,8 +734,8 @@ def executive_summary(results, recommendations: list[Recommendation], city=None,
     if overall is not None and not overall.empty:
         o = overall.iloc[0]
         sentences.append(
-            f"{city} reaches {o.score:.0f} % of the U4SSC targets overall for {year} "
-            f"({BAND_WORDS.get(o.band, 'not banded')}), with {len(scored)} of {total} KPIs scored against a target."
+            f"{city} reaches {o.score:.0f} % of the U4SSC targets overall for {year}, "
+            f"{BAND_WORDS.get(o.band, 'not banded')}, with {len(scored)} of {total} KPIs scored against a target."
         )
     else:
         sentences.append(f"{city} has {len(scored)} of {total} KPIs scored against a target for {year}.")
@@ -738,7 +748,7 @@ def executive_summary(results, recommendations: list[Recommendation], city=None,
         weak_cat = ""
         if cats is not None and not cats.empty:
             c = cats[cats["sub_dimension"] == low.sub_dimension].sort_values("score")
-            if not c.empty:
+            if len(c) >= 2:
                 weak_cat = f", where {c.iloc[0].category} is lowest at {c.iloc[0].score:.0f} %"
         if high.score - low.score < 1:
             sentences.append(f"All scored sub-dimensions sit at about {high.score:.0f} % of target.")
