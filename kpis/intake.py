@@ -210,6 +210,7 @@ def _read_xlsx(path: Path, out: _Collector) -> Submission | None:
         rows = _rows(wb[T.SHEET_DATA])
     finally:
         wb.close()
+    formulas = _formula_cells(path)
     sheet = T.SHEET_DATA
     if len(rows) > limits.MAX_ROWS:
         out.error(f"the sheet has more than {limits.MAX_ROWS} rows; only the KPI table belongs here "
@@ -242,12 +243,34 @@ def _read_xlsx(path: Path, out: _Collector) -> Submission | None:
             return f"{sheet}!{get_column_letter(colmap[key] + 1)}{r}" if key in colmap else f"{sheet}!A{r}"
 
         rec = {key: (values[i] if i < len(values) else None) for key, i in colmap.items()}
+        rec["_formulas"] = {key: formulas[(r, i)] for key, i in colmap.items() if (r, i) in formulas}
         rec["_cells"] = {key: ref(key) for key in colmap}
         rec["_cells"]["row"] = f"{sheet}!A{r}"
         rec["_row"] = r
         records.append(rec)
     data, cells = _assemble(records, out, sheet, "xlsx")
     return Submission(path, profile, version, "", measures, data, cells=cells, kind="xlsx")
+
+
+def _formula_cells(path: Path) -> dict[tuple[int, int], str]:
+    """(row, 0-based column) -> formula text of the Data sheet's formula cells, read in a second values-free pass.
+
+    The values pass sees only a formula's cached result (or nothing when the file was never opened in a
+    spreadsheet program); this pass tells the two apart so that neither is taken silently.
+    """
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False, keep_vba=False)
+    found: dict[tuple[int, int], str] = {}
+    try:
+        ws = wb[T.SHEET_DATA]
+        for row in ws.iter_rows(min_row=T.HEADER_ROW + 1, max_row=limits.MAX_ROWS, max_col=limits.MAX_COLS):
+            for cell in row:
+                if cell.data_type == "f":
+                    found[(cell.row, cell.column - 1)] = str(cell.value)[:80]
+    finally:
+        wb.close()
+    return found
 
 
 def _read_version(ws, out: _Collector) -> str:
@@ -423,6 +446,16 @@ def _assemble(records: list[dict], out: _Collector, sheet: str, kind: str):
             continue
         seen[key] = r
         row: dict[str, object] = {"code": code, "part": part, "sheet": sheet if kind == "xlsx" else "", "row": r}
+        for fk, formula in rec.get("_formulas", {}).items():
+            if fk not in (*NUMBER_KEYS, *T.TEXT_DATA_KEYS):
+                continue
+            if rec.get(fk) is None:
+                out.error(f"{T.DATA_HEADERS[fk]} holds a formula ({formula[:40]}) with no saved result; formulas "
+                          "are not calculated here, so type the figure itself", sheet=sheet, cell=refs[fk], kpi=code)
+            else:
+                out.warning(f"{T.DATA_HEADERS[fk]} holds a formula ({formula[:40]}); its saved result "
+                            f"{_show(rec.get(fk))} was used. Check it, or type the figure itself", sheet=sheet,
+                            cell=refs[fk], kpi=code)
         for nk in NUMBER_KEYS:
             raw = rec.get(nk)
             num, bad = _number(raw)
