@@ -1064,7 +1064,7 @@ def cli_compare(args) -> int:
             raise RuntimeError(f"the comparison notebook does not declare the parameter {name!r}")
     engine.register()
     t1 = time.perf_counter()
-    tmp_nb = out / ".report.ipynb.part"
+    tmp_nb = out / ".report.part.ipynb"
     try:
         nb = papermill.execute_notebook(str(notebook), str(tmp_nb), parameters=params, kernel_name="python3",
                                         engine_name=engine.ENGINE_NAME, progress_bar=False, log_output=False)
