@@ -742,20 +742,22 @@ def executive_summary(results, recommendations: list[Recommendation], city=None,
 
     subs = _scores(results, city, year, "sub_dimension")
     if subs is not None and len(subs) >= 2:
-        subs = subs.sort_values("score")
+        subs = subs.sort_values("score", kind="stable")
         low, high = subs.iloc[0], subs.iloc[-1]
         cats = _scores(results, city, year, "category")
         weak_cat = ""
         if cats is not None and not cats.empty:
-            c = cats[cats["sub_dimension"] == low.sub_dimension].sort_values("score")
+            c = cats[cats["sub_dimension"] == low.sub_dimension].sort_values("score", kind="stable")
             if len(c) >= 2:
                 weak_cat = f", where {c.iloc[0].category} is lowest at {c.iloc[0].score:.0f} %"
         if high.score - low.score < 1:
             sentences.append(f"All scored sub-dimensions sit at about {high.score:.0f} % of target.")
         else:
+            top = list(subs.loc[(subs["score"] - high.score).abs() < 0.5, "sub_dimension"].astype(str))
+            best = (f"Its strongest area is {top[0]}" if len(top) == 1
+                    else f"Its strongest areas are {_join(top[:3])}" + (" among others" if len(top) > 3 else ""))
             sentences.append(
-                f"Its strongest area is {high.sub_dimension} at {high.score:.0f} % and its weakest is "
-                f"{low.sub_dimension} at {low.score:.0f} %{weak_cat}."
+                f"{best} at {high.score:.0f} % and its weakest is {low.sub_dimension} at {low.score:.0f} %{weak_cat}."
             )
 
     low_kpis = [k for k in scored if k.band in LOW_BANDS]
@@ -764,7 +766,8 @@ def executive_summary(results, recommendations: list[Recommendation], city=None,
         names = _join([k.name for k in sorted(low_kpis, key=lambda k: BANDS.index(k.band))[:3]])
         sentences.append(
             f"{len(low_kpis)} KPI{'s are' if len(low_kpis) > 1 else ' is'} below two-thirds of target"
-            + (f" ({len(very_low)} below a third)" if very_low else "")
+            + ((" (all of them below a third)" if len(very_low) == len(low_kpis) > 1 else
+                f" ({len(very_low)} below a third)") if very_low else "")
             + f", notably {names}."
         )
 
