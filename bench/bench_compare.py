@@ -1,0 +1,51 @@
+"""Comparison benchmark: 1,000 invented cities (compare object + 200-draw sensitivity ranking) and the
+comparison report rendered for 200 cities. Prints the figures; budgets are 20 s and 30 s."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from kpis.compare import compare
+from kpis.synthetic import cities
+
+
+def timed(label: str, fn, figures: dict):
+    t0 = time.perf_counter()
+    out = fn()
+    figures[label] = time.perf_counter() - t0
+    print(f"{label:<44} {figures[label]:7.2f} s")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cities", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("--report-cities", type=int, default=200)
+    args = parser.parse_args()
+    f: dict[str, float] = {}
+    data = timed(f"generate {args.cities} cities", lambda: cities(args.cities, seed=1), f)
+    comp = timed("compare (tidy table, scored)", lambda: compare(data), f)
+    timed("scores + coverage", lambda: (comp.scores, comp.coverage), f)
+    r = timed(f"rank overall, {args.draws} draws", lambda: comp.rank(draws=args.draws, seed=0), f)
+    timed(f"rank per category, {args.draws} draws", lambda: comp.rank("category", draws=args.draws), f)
+    core = sum(v for k, v in f.items() if not k.startswith("generate"))
+    print(f"{'compare + sensitivity total':<44} {core:7.2f} s  (budget 20 s; {len(r.table)} ranked, "
+          f"{len(r.excluded)} not ranked, {len(r.points)} data points)")
+
+    from kpis.cli import main as ssc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "cities.csv"
+        cities(args.report_cities, seed=2, years=2).to_csv(src, index=False)
+        code = timed(f"ssc compare, {args.report_cities} cities x 2 years",
+                     lambda: ssc(["compare", str(src), "--out", str(Path(tmp) / "out")]), f)
+        size = (Path(tmp) / "out" / "report.html").stat().st_size if code == 0 else 0
+        print(f"{'report':<44} exit {code}, {size / 1024:.0f} KiB (budget 30 s)")
+
+
+if __name__ == "__main__":
+    main()
