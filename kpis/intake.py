@@ -478,7 +478,7 @@ def _assemble(records: list[dict], out: _Collector, sheet: str, kind: str):
                 if level is None:
                     out.error(f"data quality {_show(text)} is not one of the six U4SSC levels; choose from the list: "
                               + "; ".join(T.DATA_QUALITY_LEVELS), sheet=sheet, cell=refs.get(tk, ""), kpi=code)
-                text = level or ""
+                text = level or text  # an unknown level stays as typed: the error above names it
             row[tk] = text
         by_point[key] = row
         for k, ref in refs.items():
