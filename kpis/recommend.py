@@ -629,82 +629,71 @@ def _scores(results, city, year, level: str):
     return s
 
 
-def strengths(results, city=None, year=None):
-    """Top-band KPIs and categories (95+ % of target) of one city-year, as one table with a `level` column."""
-    import pandas as pd
+def strengths(results, city=None, year=None) -> list[dict]:
+    """Top-band categories and KPIs (95+ % of target) of one city-year, categories first.
 
+    Each record has level, dimension, sub_dimension, category, code, name, score, band, and for a report list
+    title, text, codes and sdg (`pandas.DataFrame(records)` gives a table)."""
     city, year = _pick(results, city, year)
+    lib = library()
     frame = results.kpis[(results.kpis["city"] == city) & (results.kpis["year"] == year)]
-    rows = []
+    out = []
     cats = _scores(results, city, year, "category")
     if cats is not None and not cats.empty:
-        for r in cats[cats["band"] == "95+"].sort_values("score", ascending=False).itertuples(index=False):
-            rows.append({"level": "category", "dimension": r.dimension, "sub_dimension": r.sub_dimension,
-                         "category": r.category, "code": "", "name": r.category, "score": float(r.score),
-                         "band": r.band})
+        for r in cats[cats["band"] == "95+"].sort_values("score", ascending=False, kind="stable").itertuples():
+            out.append({"level": "category", "dimension": r.dimension, "sub_dimension": r.sub_dimension,
+                        "category": r.category, "code": "", "name": r.category, "score": float(r.score),
+                        "band": r.band, "title": f"{r.category} ({r.sub_dimension})",
+                        "text": f"The category scores {r.score:.0f} % of the U4SSC targets.", "codes": [], "sdg": []})
     for k in _fold(frame):
         if k.points and k.band == "95+":
             ach = [p.achievement for p in k.points if p.achievement is not None]
-            rows.append({"level": "kpi", "dimension": k.dimension, "sub_dimension": k.sub_dimension,
-                         "category": k.category, "code": k.code, "name": k.name,
-                         "score": min(ach) if ach else 100.0, "band": "95+"})
-    columns = ["level", "dimension", "sub_dimension", "category", "code", "name", "score", "band"]
-    return pd.DataFrame(rows, columns=columns)
+            score = min(ach) if ach else 100.0
+            out.append({"level": "kpi", "dimension": k.dimension, "sub_dimension": k.sub_dimension,
+                        "category": k.category, "code": k.code, "name": k.name, "score": score, "band": "95+",
+                        "title": k.name, "text": f"At {score:.0f} % of target ({k.category}).", "codes": [k.code],
+                        "sdg": list(lib.by_code[k.code].sdg) if k.code in lib.by_code else []})
+    return out
 
 
-def data_collection_plan(results, recommendations: list[Recommendation] | None = None, city=None, year=None):
-    """Unreported core KPIs of one city-year: what to collect, from whom, and why (SDG targets)."""
-    import pandas as pd
-
+def data_collection_plan(results, city=None, year=None) -> list[Recommendation]:
+    """Unreported core KPIs of one city-year as data-collection actions (what to collect, from which office, which
+    SDG targets it informs); `to_frame` gives a table."""
     city, year = _pick(results, city, year)
     kb, lib = knowledge_base(), library()
     frame = results.kpis[(results.kpis["city"] == city) & (results.kpis["year"] == year)]
-    rows = []
-    for k in _fold(frame):
-        if k.reported or k.tier != "core" or k.code not in lib.by_code:
-            continue
-        rec = collect_action(kb, lib, k.code, city=city, year=year)
-        kpi = lib.by_code[k.code]
-        rows.append({"code": k.code, "name": k.name, "dimension": k.dimension, "sub_dimension": k.sub_dimension,
-                     "category": k.category, "office": rec.details[0].removeprefix("Usually held by: ").rstrip("."),
-                     "inputs": "; ".join(i.label for i in kpi.inputs.values()), "action": rec.action,
-                     "sdg": ", ".join(kpi.sdg)})
-    columns = ["code", "name", "dimension", "sub_dimension", "category", "office", "inputs", "action", "sdg"]
-    return pd.DataFrame(rows, columns=columns)
+    return [collect_action(kb, lib, k.code, city=city, year=year)
+            for k in _fold(frame) if not k.reported and k.tier == "core" and k.code in lib.by_code]
 
 
-def measures_table(results, recommendations: list[Recommendation], city=None, year=None, per_row: int = 3):
-    """Per dimension, the two-column table of the case studies: one row per sub-dimension with the measures the
-    city described and the suggested actions (the top `per_row` actions; "keep doing" where nothing is weak).
-
-    Returns {dimension: DataFrame[sub_dimension, measures_adopted, suggested_actions]} in catalogue order.
-    """
-    import pandas as pd
-
+def measures_table(results, recommendations: list[Recommendation], city=None, year=None,
+                   per_row: int = 3) -> list[dict]:
+    """The case studies' two-column table, one record per sub-dimension in catalogue order: `dimension`,
+    `sub_dimension`, `measures` (what the city wrote, plain text) and `actions` (the top `per_row` suggested
+    actions; "keep doing" where nothing is weak), plus `measures_adopted` / `suggested_actions` as text."""
     city, year = _pick(results, city, year)
-    lib = library()
     measures = _measures_for(results, None, city, year)
     recs = _recs_for(recommendations, city, year)
-    out: dict[str, pd.DataFrame] = {}
-    structure: dict[str, list[str]] = {}
-    for k in lib:
-        subs = structure.setdefault(k.dimension, [])
-        if k.sub_dimension not in subs:
-            subs.append(k.sub_dimension)
-    for dimension, subs in structure.items():
-        rows = []
-        for sub in subs:
-            mine = [r for r in recs if r.sub_dimension == sub]
-            chosen = [r for r in mine if r.kind in ("improve", "close_gap")][:per_row]
-            if not chosen:
-                chosen = [r for r in mine if r.kind == "keep"][:per_row]
-            if not chosen:
-                chosen = [r for r in mine if r.kind == "collect_data"][:per_row]
-            actions = "\n".join(f"{r.title} ({', '.join(r.kpi_codes)}): {r.action}" for r in chosen)
-            text = measures.get(sub, "").strip()
-            rows.append({"sub_dimension": sub, "measures_adopted": text or "No measures described in the submission.",
-                         "suggested_actions": actions or "No action suggested: no KPI of this sub-dimension was scored."})
-        out[dimension] = pd.DataFrame(rows, columns=["sub_dimension", "measures_adopted", "suggested_actions"])
+    if recs and any(r.city_measures for r in recs):  # measures given to recommend() take precedence
+        for r in recs:
+            if r.city_measures:
+                measures[r.sub_dimension] = r.city_measures
+    structure: dict[tuple[str, str], None] = {}
+    for k in library():
+        structure.setdefault((k.dimension, k.sub_dimension), None)
+    out = []
+    for dimension, sub in structure:
+        mine = [r for r in recs if r.sub_dimension == sub]
+        chosen = [r for r in mine if r.kind in ("improve", "close_gap")][:per_row]
+        chosen = chosen or [r for r in mine if r.kind == "keep"][:per_row]
+        chosen = chosen or [r for r in mine if r.kind == "collect_data"][:per_row]
+        text = measures.get(sub, "").strip()
+        out.append({
+            "dimension": dimension, "sub_dimension": sub, "measures": text, "actions": chosen,
+            "measures_adopted": text or "No measures described in the submission.",
+            "suggested_actions": "\n".join(f"{r.title} ({', '.join(r.kpi_codes)}): {r.action}" for r in chosen)
+            or "No action suggested: no KPI of this sub-dimension was scored.",
+        })
     return out
 
 

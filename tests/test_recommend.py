@@ -115,8 +115,11 @@ def test_every_unreported_core_kpi_gets_a_data_collection_action():
     assert ghg.details == ("Usually held by: the environmental agency (air-quality monitoring network) and the "
                            "climate or energy office (emission inventory).",)
     plan = data_collection_plan(res)
-    assert list(plan["code"]) == [k.code for k in lib if k.code in missing and k.tier == "core"]
-    assert plan.set_index("code").loc["SC: EH: H: 2C", "office"].startswith("the health department")
+    assert [r.kpi_codes[0] for r in plan] == [k.code for k in lib if k.code in missing and k.tier == "core"]
+    health = next(r for r in plan if r.kpi_codes == ("SC: EH: H: 2C",))
+    assert health.details[0].startswith("Usually held by: the health department")
+    assert health.sdg == tuple(library().get("SC: EH: H: 2C").sdg)
+    assert to_frame(plan)["kpi_codes"].tolist() == [r.kpi_codes[0] for r in plan]
     # core before advanced among the data-collection actions
     kinds = [r for r in recs if r.kind == "collect_data"]
     assert kinds[-1].kpi_codes == ("EN: EN: PSN: 3A",)
@@ -229,28 +232,36 @@ def test_measures_pair_with_suggested_actions_and_stay_plain_text():
     recs = recommend(res)
     ghg = next(r for r in recs if r.kpi_codes == ("EN: EN: AQ: 2C",) and r.kind == "improve")
     assert ghg.city_measures == hostile  # unchanged: the report escapes it
-    tables = measures_table(res, recs)
-    assert list(tables) == ["Economy", "Environment", "Society and Culture"]
-    env = tables["Environment"].set_index("sub_dimension")
-    assert env.loc["Environment", "measures_adopted"] == hostile
-    assert env.loc["Environment", "suggested_actions"].startswith("Measure and cut greenhouse gas emissions")
+    rows = measures_table(res, recs)
+    assert [r["dimension"] for r in rows] == ["Economy"] * 3 + ["Environment"] * 2 + ["Society and Culture"] * 2
+    env = {r["sub_dimension"]: r for r in rows if r["dimension"] == "Environment"}
+    assert env["Environment"]["measures"] == env["Environment"]["measures_adopted"] == hostile
+    assert env["Environment"]["actions"][0] is ghg
+    assert env["Environment"]["suggested_actions"].startswith("Measure and cut greenhouse gas emissions")
     # a sub-dimension at target shows what to keep doing; one without measures says so
-    assert "Keep" in env.loc["Energy", "suggested_actions"]
-    assert env.loc["Energy", "measures_adopted"] == "No measures described in the submission."
+    assert [a.kind for a in env["Energy"]["actions"]] == ["keep"]
+    assert env["Energy"]["measures"] == ""
+    assert env["Energy"]["measures_adopted"] == "No measures described in the submission."
 
 
 def test_measures_argument_overrides_the_submission():
     res = make_results({"EN: EN: AQ: 2C": 30}, measures={"Environment": "from the file"})
     recs = recommend(res, measures={"Environment": "given by the analyst"})
     assert {r.city_measures for r in recs if r.sub_dimension == "Environment"} == {"given by the analyst"}
+    env = next(r for r in measures_table(res, recs) if r["sub_dimension"] == "Environment")
+    assert env["measures"] == "given by the analyst"
 
 
 def test_strengths_lists_top_band_kpis_and_categories():
     res = make_results({k.code: 50 for k in library() if k.sub_dimension != "Energy"})
-    s = strengths(res)
+    records = strengths(res)
+    assert records[0]["level"] == "category" and records[0]["title"] == "Energy (Energy)"
+    s = pd.DataFrame(records)
     assert set(s.loc[s["level"] == "category", "category"]) == {"Energy"}
     assert set(s.loc[s["level"] == "kpi", "code"]) == {k.code for k in library() if k.sub_dimension == "Energy"}
     assert (s["band"] == "95+").all()
+    renewable = next(r for r in records if r["code"] == "EN: E: E: 1C")
+    assert renewable["codes"] == ["EN: E: E: 1C"] and renewable["sdg"] == list(library().get("EN: E: E: 1C").sdg)
 
 
 def test_priority_actions_top_n():
@@ -316,13 +327,12 @@ def test_demo_city_report_parts(demo):
     results, recs = demo
     top = priority_actions(results, recommendations=recs)
     assert len(top) == 10 and [r.rank for r in top] == list(range(1, 11))
-    tables = measures_table(results, recs)
+    rows = measures_table(results, recs)
     city, year = next(iter(results.measures))
-    for table in tables.values():
-        assert list(table.columns) == ["sub_dimension", "measures_adopted", "suggested_actions"]
-        for row in table.itertuples():
-            assert row.measures_adopted == results.measures[(city, year)][row.sub_dimension]
-            assert row.suggested_actions
+    assert len(rows) == 7
+    for row in rows:
+        assert row["measures"] == results.measures[(city, year)][row["sub_dimension"]]
+        assert row["actions"] and row["suggested_actions"]
     summary = executive_summary(results, recs)
     assert 3 <= len(summary) <= 5
     assert summary[0].startswith(f"{city} reaches ")
