@@ -22,13 +22,23 @@ class PdfUnavailable(RuntimeError):
     """No browser to print with; the HTML report is still written."""
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file beside the target, then rename: an interrupted run never leaves half a file."""
+    """Write to a temporary file beside the target, then rename: an interrupted run never leaves half a file.
+
+    The file gets the usual permissions (0666 less the umask), not mkstemp's owner-only 0600.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
