@@ -131,6 +131,9 @@ def load(path: Path) -> tuple[Submission | None, list[Problem]]:
     except limits.Refused as exc:
         out.error(str(exc))
         return None, out.problems
+    except Exception as exc:  # noqa: BLE001 - e.g. a damaged compressed stream
+        out.error(_explain_parser_error(exc))
+        return None, out.problems
     try:
         sub = _read_csv(path, out) if kind == "csv" else _read_xlsx(path, out)
     except limits.Refused as exc:
@@ -207,7 +210,13 @@ def _read_xlsx(path: Path, out: _Collector) -> Submission | None:
             measures = {}
             out.warning(f"no '{T.SHEET_MEASURES}' sheet, so the report will not show what the city already does",
                         sheet=T.SHEET_MEASURES)
-        rows = _rows(wb[T.SHEET_DATA])
+        data_ws = wb[T.SHEET_DATA]
+        declared = (getattr(data_ws, "_max_row", None) or 0, getattr(data_ws, "_max_column", None) or 0)
+        if declared[0] > limits.MAX_ROWS or declared[1] > limits.MAX_COLS:
+            out.warning(f"the sheet declares {declared[0]} rows and {declared[1]} columns; only the first "
+                        f"{limits.MAX_ROWS} rows and {limits.MAX_COLS} columns are read. Delete anything outside "
+                        "the KPI table", sheet=T.SHEET_DATA)
+        rows = _rows(data_ws)
     finally:
         wb.close()
     formulas = _formula_cells(path)

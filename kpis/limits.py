@@ -10,6 +10,7 @@ import os
 import stat
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import openpyxl.xml
@@ -134,10 +135,18 @@ def check_zip(path: Path, size: int) -> None:
                                   "workbooks never are (a 'zip bomb'); it is refused")
             if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
                 raise Refused(f"the file is a zip archive but not an Excel workbook; {RESAVE}")
+            for info in infos:  # spreadsheet programs never write DTDs; entity declarations mean an XML bomb
+                if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    with zf.open(info) as fh:
+                        prolog = fh.read(4096)
+                    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+                        raise Refused(f"part {info.filename} declares XML entities or a DTD, which spreadsheet "
+                                      "programs never write (a possible 'XML bomb'); the file is refused. Save your "
+                                      "data into a fresh template")
             ctypes = zf.open("[Content_Types].xml").read(256 * 1024)
             if b"macroEnabled" in ctypes or b"vbaProject" in ctypes:
                 raise Refused(f"the workbook is macro-enabled; {RESAVE} without macros")
     except zipfile.BadZipFile as exc:
         raise Refused(f"the workbook is damaged or truncated ({exc}); {RESAVE}") from None
-    except (OSError, EOFError, NotImplementedError, ValueError, RuntimeError) as exc:
+    except (OSError, EOFError, NotImplementedError, ValueError, RuntimeError, zlib.error) as exc:
         raise Refused(f"the workbook cannot be opened ({exc}); {RESAVE}") from None
