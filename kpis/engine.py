@@ -8,6 +8,8 @@ Starting a kernel and importing pandas/matplotlib costs 2–3 s; running the rep
 from __future__ import annotations
 
 import atexit
+import multiprocessing.util
+import subprocess
 
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import Engine, papermill_engines
@@ -37,13 +39,29 @@ def _get_kernel(kernel_name: str, start_timeout: float):
     if "km" not in _kernel:
         from jupyter_client.manager import start_new_kernel
 
-        km, kc = start_new_kernel(kernel_name=kernel_name, startup_timeout=start_timeout)
+        # the kernel's own start-up chatter (transport warnings) is not the user's business: cell errors are
+        # captured in the notebook, and a dead kernel is reported by nbclient
+        km, kc = start_new_kernel(kernel_name=kernel_name, startup_timeout=start_timeout,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _kernel.update(km=km, kc=kc, name=kernel_name, uses=0)
+        # pool workers leave through multiprocessing's exit path, which skips atexit but runs these finalizers
+        multiprocessing.util.Finalize(None, _shutdown, exitpriority=10)
     else:
         # forget the previous city before the next one starts
         _kernel["kc"].execute_interactive(RESET_CODE, timeout=start_timeout, store_history=False)
     _kernel["uses"] += 1
     return _kernel["km"], _kernel["kc"]
+
+
+WARM_IMPORTS = "import kpis.report, kpis.intake, kpis.scoring, kpis.recommend, matplotlib.pyplot"
+
+
+def prewarm(kernel_name: str, start_timeout: float = 120) -> None:
+    """Start this worker's kernel and import the report's libraries in it, before any city is ready: the batch
+    runner calls this while the main process is still validating and scoring, so the cost is hidden."""
+    _, kc = _get_kernel(kernel_name, start_timeout)
+    _kernel["uses"] -= 1  # warming is not a city
+    kc.execute_interactive(WARM_IMPORTS, timeout=start_timeout, store_history=False)
 
 
 class ReusedKernelEngine(Engine):

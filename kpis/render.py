@@ -70,6 +70,14 @@ def _exporter():
     return _EXPORTER
 
 
+def warm_exporter() -> None:
+    """Pay nbconvert's first-use cost (templates, filters) before the first city is ready."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up")])
+    notebook_to_html(nb, "warm-up")
+
+
 def notebook_to_html(nb, title: str) -> str:
     """Render an executed notebook (NotebookNode) with the report template: no code, no prompts, no parameters."""
     css = bundled("templates", "report.css").read_text(encoding="utf-8")

@@ -202,37 +202,41 @@ class CityReport:
 
         cats = self.summary[self.summary["level"] == "category"].reset_index(drop=True)
         n = len(cats)
-        theta = np.linspace(0, 2 * np.pi, n, endpoint=False)
-        width = 2 * np.pi / n * 0.92
-        scores = cats["score"].astype(float).fillna(0).to_numpy()
-        colours = [BAND_COLOURS.get(b, BAND_COLOURS["not scored"]) if not _is_missing(s) else BAND_COLOURS["not scored"]
-                   for b, s in zip(cats["band"], cats["score"])]
-        fig = plt.figure(figsize=(8.6, 8.6))
+        theta = np.linspace(0, 2 * np.pi, n, endpoint=False) + np.pi / n
+        width = 2 * np.pi / n * 0.94
+        scores = cats["score"].astype(float)
+        unscored = scores.isna().to_numpy()
+        colours = [BAND_COLOURS["not scored"] if miss else BAND_COLOURS.get(b, BAND_COLOURS["not scored"])
+                   for b, miss in zip(cats["band"], unscored)]
+        fig = plt.figure(figsize=(9, 9))
         ax = fig.add_subplot(projection="polar")
-        ax.bar(theta, [100] * n, width=width, color="#f4f6f8", edgecolor="white")
-        ax.bar(theta, np.where(np.isnan(cats["score"].astype(float)), 8, scores), width=width, color=colours,
-               edgecolor="white", linewidth=1)
-        for t, name, s in zip(theta, cats["category"], cats["score"]):
-            label = f"{name}\n{'n/a' if _is_missing(s) else f'{s:.0f} %'}"
-            rot = np.degrees(t)
-            align = "left" if np.cos(t) >= 0 else "right"
-            ax.text(t, 108, label, rotation=rot if np.cos(t) >= 0 else rot + 180, rotation_mode="anchor",
-                    ha=align, va="center", fontsize=7.2)
-        # sub-dimension rings
-        sub_colours = plt.get_cmap("tab10")
-        for i, (sub, idx) in enumerate(cats.groupby("sub_dimension", sort=False).groups.items()):
-            idx = list(idx)
-            ax.bar(theta[idx], [6] * len(idx), bottom=-12, width=width, color=sub_colours(i % 10))
-            ax.text(theta[idx].mean(), -30, "", fontsize=6)
-        ax.set_ylim(-12, 100)
-        ax.set_yticks([33, 66, 95])
-        ax.set_yticklabels(["33", "66", "95"], fontsize=7, color="#52606d")
+        ax.set_theta_zero_location("N")
+        ax.set_theta_direction(-1)
+        ax.set_rorigin(-25)
+        ax.bar(theta, 100, width=width, color="#f4f6f8", edgecolor="white")
+        ax.bar(theta, np.where(unscored, 100, scores.fillna(0)), width=width, color=colours, edgecolor="white",
+               hatch=None, linewidth=1)
+        subs = list(dict.fromkeys(cats["sub_dimension"]))
+        ring = _ring_colour
+        for i, sub in enumerate(subs):
+            idx = np.flatnonzero(cats["sub_dimension"].to_numpy() == sub)
+            ax.bar(theta[idx], 7, bottom=103, width=2 * np.pi / n, color=ring(sub, i), edgecolor="white")
+        for t, name, sc in zip(theta, cats["category"], scores):
+            label = f"{name}\n{'not scored' if np.isnan(sc) else f'{sc:.0f} %'}"
+            deg = np.degrees(t)
+            ha = "left" if 5 < deg < 175 else "right" if 185 < deg < 355 else "center"
+            ax.text(t, 118, label, ha=ha, va="center", fontsize=7.5, linespacing=1.1)
+        for edge in (33, 66, 95):
+            ax.plot(np.linspace(0, 2 * np.pi, 200), [edge] * 200, color="#9aa5b1", linewidth=0.6, linestyle=":")
+        ax.set_ylim(0, 112)
+        ax.set_yticks([])
         ax.set_xticks([])
         ax.spines["polar"].set_visible(False)
-        handles = [plt.Rectangle((0, 0), 1, 1, color=sub_colours(i % 10))
-                   for i, _ in enumerate(cats["sub_dimension"].drop_duplicates())]
-        fig.legend(handles, list(cats["sub_dimension"].drop_duplicates()), loc="lower center", ncol=3, fontsize=8,
-                   frameon=False, title="inner ring: sub-dimension", title_fontsize=8)
+        ax.grid(False)
+        handles = [plt.Rectangle((0, 0), 1, 1, color=ring(sub, i)) for i, sub in enumerate(subs)]
+        fig.legend(handles, subs, loc="lower center", ncol=3, fontsize=8.5, frameon=False,
+                   bbox_to_anchor=(0.5, -0.02), title="outer ring: sub-dimension; dotted circles: 33, 66 and 95 %",
+                   title_fontsize=8.5)
         return PNGChart(_fig_png(fig), "Benchmark wheel: score of every category, coloured by band")
 
     def subdimension_bars(self) -> PNGChart:
@@ -368,7 +372,33 @@ class CityReport:
         return HTMLBlock(render_section("quality", quality=list(quality.items()), coverage=cov))
 
     def annex(self) -> HTMLBlock:
-        return HTMLBlock(render_section("kpi_table", rows=self._kpi_rows(self.kpis)))
+        """Every data point as submitted: value, how it was obtained, data quality and source (the provenance
+        view; the dimension tables above carry the scoring view)."""
+        data = self.submission.data.set_index(["code", "part"])
+        rows = []
+        for r in self.kpis.itertuples(index=False):
+            sub = data.loc[(r.code, r.part)] if (r.code, r.part) in data.index else None
+            origin = {"computed": "computed from inputs", "entered": "final value entered"}.get(r.value_origin, "")
+            rows.append({
+                "code": r.code, "label": r.name if not r.part else f"{r.name}: {r.point_label}",
+                "value": self.fmt(r.value, r.unit) if r.reported else "not reported",
+                "origin": origin if r.reported else "", "quality": r.data_quality if r.reported else "",
+                "source": "" if sub is None else str(sub["source_name"] or ""),
+                "link": "" if sub is None else str(sub["source_link"] or ""),
+            })
+        return HTMLBlock(render_section("annex", rows=rows))
+
+
+# Sub-dimension ring: one hue per dimension (blues, browns, purples), none of them a band colour.
+SUB_DIMENSION_COLOURS = {
+    "ICT": "#1f4e79", "Productivity": "#2e75b6", "Infrastructure": "#9dc3e6",
+    "Environment": "#7f6000", "Energy": "#c9a227",
+    "Education, Health and Culture": "#5b2c6f", "Safety, Housing and Social Inclusion": "#b48ccf",
+}
+
+
+def _ring_colour(sub_dimension: str, i: int) -> str:
+    return SUB_DIMENSION_COLOURS.get(sub_dimension, ["#607d8b", "#90a4ae", "#455a64"][i % 3])
 
 
 def _get(obj, name, default=None):

@@ -8,6 +8,7 @@ notebook (papermill, on a kernel reused per worker) and nbconvert. The runner ta
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -67,10 +68,24 @@ def code_fingerprint() -> str:
 
 
 def notebook_parameters(notebook: Path) -> dict[str, object]:
-    """The names and defaults the notebook's `parameters` cell declares (papermill's own inspection)."""
-    import papermill
+    """Names and literal defaults of the notebook's `parameters` cell (the cell papermill injects after).
 
-    return {name: spec for name, spec in papermill.inspect_notebook(str(notebook)).items()}
+    Read with `ast` rather than papermill.inspect_notebook, which costs ~2 s of imports on every run.
+    """
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    cells = [c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{Path(notebook).name} needs exactly one cell tagged 'parameters'")
+    source = cells[0]["source"]
+    tree = ast.parse("".join(source) if isinstance(source, list) else source)
+    params: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    params[target.id] = ast.literal_eval(node.value) if node.value is not None else None
+    return params
 
 
 def check_parameters(params: dict[str, object], allowed: dict[str, object]) -> dict[str, object]:
@@ -110,8 +125,27 @@ class CityRun:
     package_version: str = __version__
 
 
+def warm_worker() -> None:
+    """Pool initializer: register the engine, warm nbconvert and start this worker's kernel with the report's
+    imports done, all while the main process is still validating and scoring."""
+    from . import engine
+    from .render import warm_exporter
+
+    engine.register()
+    warm_exporter()
+    try:
+        engine.prewarm(KERNEL)
+    except Exception:  # noqa: BLE001 - a kernel that fails to warm is started again, and reported, by the real run
+        engine._shutdown()
+
+
+def _spawned() -> None:
+    """Does nothing: submitting it makes the pool start its workers (and their warm-up) right away."""
+
+
 def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float) -> dict[str, float]:
     """Worker: run the notebook with papermill on a reused kernel, then write report.html. Runs in a pool process."""
+    import nbformat
     import papermill
 
     from . import engine
@@ -121,16 +155,13 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    tmp_nb = out / ".report.ipynb.part"
-    try:
-        nb = papermill.execute_notebook(
-            notebook, str(tmp_nb), parameters=params, engine_name=engine.ENGINE_NAME, kernel_name=KERNEL,
-            progress_bar=False, execution_timeout=timeout, start_timeout=min(120, timeout), log_output=False,
-        )
-    except BaseException:
-        tmp_nb.unlink(missing_ok=True)
-        raise
-    os.replace(tmp_nb, out / "report.ipynb")
+    # no output path: papermill would rewrite the whole notebook at every cell's start and end (80 writes of a
+    # growing file); the executed notebook is written once, atomically, below
+    nb = papermill.execute_notebook(
+        notebook, None, parameters=params, engine_name=engine.ENGINE_NAME, kernel_name=KERNEL,
+        progress_bar=False, execution_timeout=timeout, start_timeout=min(120, timeout), log_output=False,
+    )
+    atomic_write(out / "report.ipynb", nbformat.writes(nb))
     t1 = time.perf_counter()
     atomic_write(out / "report.html", notebook_to_html(nb, title))
     t2 = time.perf_counter()
@@ -164,8 +195,8 @@ class BatchResult:
 def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool):
     """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title)."""
     from .catalogue import CATALOGUE_VERSION
+    from .intake import SubmissionError, read_submission
     from .scoring import score
-    from .validation import validate
 
     run = CityRun(input=str(path), catalogue_version=CATALOGUE_VERSION, target_set=targets.label)
     t0 = time.perf_counter()
@@ -173,17 +204,16 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
         run.status, run.reason = "invalid", f"{path}: no such file"
         return run, None, ""
     run.input_sha256 = sha256_file(path)
-    problems = validate(path)
-    errors = [p for p in problems if p.severity == "error"]
-    run.timings["validate_s"] = round(time.perf_counter() - t0, 3)
-    if errors:
+    try:
+        sub = read_submission(path)
+    except SubmissionError as exc:
+        errors = [p for p in exc.problems if p.severity == "error"]
+        run.timings["validate_s"] = round(time.perf_counter() - t0, 3)
         run.status = "invalid"
         run.reason = f"{len(errors)} error(s) in the submission; run `ssc validate {path.name}` for the full list"
         run.problems = [str(p) for p in errors[:50]]
         return run, None, ""
-    from .intake import read_submission
-
-    sub = read_submission(path)
+    run.timings["validate_s"] = round(time.perf_counter() - t0, 3)
     run.city, run.year = sub.profile.city, sub.profile.year
     run.slug = slugify(sub.profile.city)
     city_dir = (out / run.slug / str(run.year)).resolve()
@@ -232,27 +262,35 @@ def assess(
     """Assess many cities: every bad submission is refused with its problems while the others go on."""
     from .catalogue import load_targets
 
-    out = Path(out)
-    target_file = Path(targets) if targets else None
-    target_set = load_targets(target_file)
     files = [Path(f) for f in files] if files else [demo_city()]
-    notebook = bundled("notebooks", NOTEBOOK)
-    allowed = notebook_parameters(notebook)
-    fingerprint = code_fingerprint()
-
-    runs: list[CityRun] = []
-    todo: list[tuple[CityRun, dict, str]] = []
-    for path in files:
-        try:
-            run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf)
-        except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
-            run = CityRun(input=str(path), status="invalid", reason=_failure_reason(exc))
-            params, title = None, ""
-        runs.append(run)
-        if params is not None:
-            todo.append((run, check_parameters(params, allowed), title))
-
-    _render_all(todo, notebook, timeout, jobs, executor, progress)
+    own_pool = executor is None
+    if own_pool:  # first of all, so that the workers' kernels warm up while the cities are checked and scored
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(files)))
+        executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker)
+        for _ in range(workers):
+            executor.submit(_spawned)
+    try:
+        out = Path(out)
+        target_file = Path(targets) if targets else None
+        target_set = load_targets(target_file)
+        notebook = bundled("notebooks", NOTEBOOK)
+        allowed = notebook_parameters(notebook)
+        fingerprint = code_fingerprint()
+        runs: list[CityRun] = []
+        todo: list[tuple[CityRun, dict, str]] = []
+        for path in files:
+            try:
+                run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf)
+            except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
+                run = CityRun(input=str(path), status="invalid", reason=_failure_reason(exc))
+                params, title = None, ""
+            runs.append(run)
+            if params is not None:
+                todo.append((run, check_parameters(params, allowed), title))
+        timed_out = _render_all(todo, notebook, timeout, executor, progress)
+    finally:
+        if own_pool:
+            _stop_pool(executor, kill=locals().get("timed_out", False))
     result = BatchResult(runs, out)
     if pdf:
         result.pdf_message = _print_pdfs([r for r in runs if r.status == "ok"])
@@ -263,13 +301,10 @@ def assess(
     return result
 
 
-def _render_all(todo, notebook: Path, timeout: float, jobs: int | None, executor: Executor | None, progress: bool):
+def _render_all(todo, notebook: Path, timeout: float, executor: Executor, progress: bool) -> bool:
+    """Render every prepared city; returns True when some city ran out of time (its worker must be killed)."""
     if not todo:
-        return
-    own_pool = executor is None
-    if own_pool:
-        workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-        executor = ProcessPoolExecutor(max_workers=workers)
+        return False
     bar = None
     if progress:
         from tqdm import tqdm
@@ -280,7 +315,7 @@ def _render_all(todo, notebook: Path, timeout: float, jobs: int | None, executor
     for run, params, title in todo:
         fut = executor.submit(render_city, str(notebook), params, run.out_dir, title, timeout)
         futures[fut] = run
-    # every city gets its own time budget, counted from when the workers could first reach it
+    # every city gets its own time budget, counted from when a worker could first reach it
     budget = timeout * (len(todo) / max(1, getattr(executor, "_max_workers", 1)) + 1)
     pending = set(futures)
     try:
@@ -306,11 +341,14 @@ def _render_all(todo, notebook: Path, timeout: float, jobs: int | None, executor
     finally:
         if bar is not None:
             bar.close()
-        if own_pool:
-            if pending:
-                for proc in list(getattr(executor, "_processes", {}).values()):
-                    proc.terminate()
-            executor.shutdown(wait=not pending, cancel_futures=True)
+    return bool(pending)
+
+
+def _stop_pool(executor: ProcessPoolExecutor, kill: bool) -> None:
+    if kill:
+        for proc in list(getattr(executor, "_processes", {}).values()):
+            proc.terminate()
+    executor.shutdown(wait=not kill, cancel_futures=True)
 
 
 def _print_pdfs(runs: list[CityRun]) -> str:
