@@ -217,9 +217,10 @@ def _read_xlsx(path: Path, out: _Collector) -> Submission | None:
                         f"{limits.MAX_ROWS} rows and {limits.MAX_COLS} columns are read. Delete anything outside "
                         "the KPI table", sheet=T.SHEET_DATA)
         rows = _rows(data_ws)
+        data_part = getattr(data_ws, "_worksheet_path", None)
     finally:
         wb.close()
-    formulas = _formula_cells(path)
+    formulas = _formula_cells(path, data_part)
     sheet = T.SHEET_DATA
     if len(rows) > limits.MAX_ROWS:
         out.error(f"the sheet has more than {limits.MAX_ROWS} rows; only the KPI table belongs here "
@@ -261,24 +262,45 @@ def _read_xlsx(path: Path, out: _Collector) -> Submission | None:
     return Submission(path, profile, version, "", measures, data, cells=cells, kind="xlsx")
 
 
-def _formula_cells(path: Path) -> dict[tuple[int, int], str]:
-    """(row, 0-based column) -> formula text of the Data sheet's formula cells, read in a second values-free pass.
+def _formula_cells(path: Path, part: str | None) -> dict[tuple[int, int], str]:
+    """(row, 0-based column) -> formula text of the Data sheet's formula cells.
 
     The values pass sees only a formula's cached result (or nothing when the file was never opened in a
-    spreadsheet program); this pass tells the two apart so that neither is taken silently.
+    spreadsheet program); this light second pass over the sheet XML (defusedxml, element by element) tells the two
+    apart so that neither is taken silently.
     """
-    import openpyxl
+    import zipfile
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False, keep_vba=False)
+    from defusedxml.ElementTree import iterparse
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    if not part:
+        return {}
     found: dict[tuple[int, int], str] = {}
-    try:
-        ws = wb[T.SHEET_DATA]
-        for row in ws.iter_rows(min_row=T.HEADER_ROW + 1, max_row=limits.MAX_ROWS, max_col=limits.MAX_COLS):
-            for cell in row:
-                if cell.data_type == "f":
-                    found[(cell.row, cell.column - 1)] = str(cell.value)[:80]
-    finally:
-        wb.close()
+    row_no, col_no = 0, 0
+    with zipfile.ZipFile(path) as zf, zf.open(part.lstrip("/")) as fh:
+        for event, el in iterparse(fh, events=("start", "end")):
+            tag = el.tag.rsplit("}", 1)[-1]
+            if event == "start":
+                if tag == "row":
+                    row_no = int(el.get("r") or row_no + 1)
+                    col_no = 0
+                    if row_no > limits.MAX_ROWS:
+                        break
+                continue
+            if tag == "c":
+                ref = el.get("r")
+                if ref:
+                    letters, row_no = coordinate_from_string(ref)
+                    col_no = column_index_from_string(letters)
+                else:
+                    col_no += 1
+                formula = next((ch for ch in el if ch.tag.rsplit("}", 1)[-1] == "f"), None)
+                if formula is not None and row_no > T.HEADER_ROW and col_no <= limits.MAX_COLS:
+                    found[(row_no, col_no - 1)] = "=" + (formula.text or "(shared formula)")[:80]
+                el.clear()
+            elif tag == "row":
+                el.clear()
     return found
 
 
