@@ -12,7 +12,6 @@ import html
 import math
 import os
 import re
-import sys
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -375,9 +374,3 @@ def annotate(path: Path, problems: list[Problem], out_dir: Path) -> str:
     finally:
         wb.close()
     return f"{path}: annotated copy written to {out}"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from .cli import main
-
-    sys.exit(main(["validate", *sys.argv[1:]]))
