@@ -65,11 +65,10 @@ def compute(code: str, inputs: dict[str, float]) -> dict[str, float]:
                 f"(± {PARTS_SUM_TOLERANCE:g}); check that every route or mode is counted once"
             )
     if kpi.is_composite and getattr(rule, "parts_order", None) == "descending":
-        seq = list(values.values())
-        for (a, va), (b, vb) in zip(list(values.items()), list(values.items())[1:]):
+        items = list(values.items())
+        for (a, va), (b, vb) in zip(items, items[1:], strict=False):
             if vb > va + 1e-9:
                 raise ComputationError(f"{kpi.code}: {b} ({vb:.1f}) cannot exceed {a} ({va:.1f})")
-        del seq
     return values
 
 

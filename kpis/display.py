@@ -36,7 +36,7 @@ def frame_html(frame: pd.DataFrame, band_column: str | None = "band", max_rows: 
     body = []
     for row in shown.itertuples(index=False):
         cells = []
-        for col, val in zip(shown.columns, row):
+        for col, val in zip(shown.columns, row, strict=True):
             text = "" if val is None or (isinstance(val, float) and pd.isna(val)) else val
             if isinstance(text, float):
                 text = f"{text:.4g}"

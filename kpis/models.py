@@ -49,7 +49,7 @@ class Formula(_Strict):
     notes: str | None = None
 
     @model_validator(mode="after")
-    def _shape(self) -> "Formula":
+    def _shape(self) -> Formula:
         if self.kind == "ratio" and not self.denominator:
             raise ValueError("a ratio formula needs a denominator")
         if self.kind != "ratio" and self.denominator:
@@ -123,7 +123,7 @@ class KPI(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "KPI":
+    def _consistent(self) -> KPI:
         if self.id != self.code.replace(": ", "-"):
             raise ValueError(f"id {self.id!r} does not match code {self.code!r}")
         if isinstance(self.formula, CompositeRule):
@@ -177,7 +177,7 @@ class Target(_Strict):
         return v or ""
 
     @model_validator(mode="after")
-    def _one_of(self) -> "Target":
+    def _one_of(self) -> Target:
         if (self.target is None) == (self.no_benchmark is None):
             raise ValueError("give either a target value or a no_benchmark reason, not both or neither")
         if self.target is not None and self.target < 0:

@@ -207,7 +207,7 @@ class CityReport:
         scores = cats["score"].astype(float)
         unscored = scores.isna().to_numpy()
         colours = [BAND_COLOURS["not scored"] if miss else BAND_COLOURS.get(b, BAND_COLOURS["not scored"])
-                   for b, miss in zip(cats["band"], unscored)]
+                   for b, miss in zip(cats["band"], unscored, strict=True)]
         fig = plt.figure(figsize=(9, 9))
         ax = fig.add_subplot(projection="polar")
         ax.set_theta_zero_location("N")
@@ -221,7 +221,7 @@ class CityReport:
         for i, sub in enumerate(subs):
             idx = np.flatnonzero(cats["sub_dimension"].to_numpy() == sub)
             ax.bar(theta[idx], 7, bottom=103, width=2 * np.pi / n, color=ring(sub, i), edgecolor="white")
-        for t, name, sc in zip(theta, cats["category"], scores):
+        for t, name, sc in zip(theta, cats["category"], scores, strict=True):
             label = f"{name}\n{'not scored' if np.isnan(sc) else f'{sc:.0f} %'}"
             deg = np.degrees(t)
             ha = "left" if 5 < deg < 175 else "right" if 185 < deg < 355 else "center"

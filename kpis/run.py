@@ -192,7 +192,8 @@ class BatchResult:
         return 1 if bad or self.pdf_message else 0
 
 
-def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool):
+def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
+             taken: set[str]):
     """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title)."""
     from .catalogue import CATALOGUE_VERSION
     from .intake import SubmissionError, read_submission
@@ -220,6 +221,11 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
     if out.resolve() not in city_dir.parents:  # belt and braces: the slug cannot escape the output folder
         raise ValueError(f"refusing to write outside {out}")
     run.out_dir = str(city_dir)
+    if run.out_dir in taken:
+        run.status = "invalid"
+        run.reason = f"{run.city} {run.year} appears twice in this batch; keep one submission per city and year"
+        return run, None, ""
+    taken.add(run.out_dir)
     run.fingerprint = hashlib.sha256(
         f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
         f"|pdf={pdf}".encode()
@@ -258,8 +264,13 @@ def assess(
     timeout: float = 600,
     executor: Executor | None = None,
     progress: bool = True,
+    notebook: Path | str | None = None,
 ) -> BatchResult:
-    """Assess many cities: every bad submission is refused with its problems while the others go on."""
+    """Assess many cities: every bad submission is refused with its problems while the others go on.
+
+    `executor`: any concurrent.futures.Executor (default: a local process pool of `jobs` workers);
+    `notebook`: a custom report notebook with the same parameters cell (default: the bundled one).
+    """
     from .catalogue import load_targets
 
     files = [Path(f) for f in files] if files else [demo_city()]
@@ -273,14 +284,15 @@ def assess(
         out = Path(out)
         target_file = Path(targets) if targets else None
         target_set = load_targets(target_file)
-        notebook = bundled("notebooks", NOTEBOOK)
+        notebook = Path(notebook) if notebook else bundled("notebooks", NOTEBOOK)
         allowed = notebook_parameters(notebook)
         fingerprint = code_fingerprint()
         runs: list[CityRun] = []
+        taken: set[str] = set()
         todo: list[tuple[CityRun, dict, str]] = []
         for path in files:
             try:
-                run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf)
+                run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken)
             except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
                 run = CityRun(input=str(path), status="invalid", reason=_failure_reason(exc))
                 params, title = None, ""
@@ -293,7 +305,12 @@ def assess(
             _stop_pool(executor, kill=locals().get("timed_out", False))
     result = BatchResult(runs, out)
     if pdf:
-        result.pdf_message = _print_pdfs([r for r in runs if r.status == "ok"])
+        # Playwright's sync API refuses to run where an asyncio loop is running (JupyterLab, or a caller's own
+        # Playwright session), so the browser is driven from a thread of its own
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as printer:
+            result.pdf_message = printer.submit(_print_pdfs, [r for r in runs if r.status == "ok"]).result()
     for run in runs:
         if run.out_dir and run.status in {"ok", "failed"}:
             _write_manifest(Path(run.out_dir) / "manifest.json", run)

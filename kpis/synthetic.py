@@ -150,3 +150,30 @@ def profiles(frame: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in ("city", "year", "country", "region", "population", "area_km2", "households", "invented")
             if c in frame.columns]
     return frame[cols].drop_duplicates(["city", "year"]).reset_index(drop=True)
+
+
+def write_workbooks(frame: pd.DataFrame, folder, measures: dict[str, str] | None = None) -> list:
+    """Write each invented city-year of a `cities()` frame as a filled data-collection workbook (final values
+    only, data quality 'Based on accurate measurements'), e.g. to exercise `ssc assess` on many cities."""
+    from pathlib import Path
+
+    from .run import slugify
+    from .template import DATA_QUALITY_LEVELS, write_template
+
+    folder = Path(folder)
+    paths = []
+    for (city, year), g in frame.groupby(["city", "year"], sort=False):
+        first = g.iloc[0]
+        profile = {"city": city, "year": int(year), "country": first.get("country", COUNTRY),
+                   "region": first.get("region", ""), "population": int(first["population"]),
+                   "area_km2": float(first["area_km2"]), "households": int(first["households"]),
+                   "currency": "EUR", "contact": "invented data, kpis.synthetic"}
+        values = {
+            (r.code, r.part): {"final_value": round(float(r.value), 4), "data_quality": DATA_QUALITY_LEVELS[0],
+                               "data_origin": "Other", "source_name": "kpis.synthetic (invented)"}
+            for r in g.itertuples(index=False) if r.reported
+        }
+        slug = slugify(str(city))
+        paths.append(write_template(folder / f"{slug}-{int(year)}.xlsx", profile=profile, values=values,
+                                    measures=measures or {}))
+    return paths

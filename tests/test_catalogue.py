@@ -176,7 +176,7 @@ def test_every_kpi_computes_on_a_generic_example():
             hi = spec.max if spec.max is not None else 1000
             values[name] = min(hi, 10) if spec.integer else min(hi, 10.0)
         # denominators larger than numerators; composite shares split evenly
-        for part, _, _, _, f, _ in k.data_points():
+        for _part, _, _, _, f, _ in k.data_points():
             if f.denominator:
                 values[f.denominator] = 10.0 * max(1, len(k.parts))
             if f.kind == "yes_no":

@@ -1,0 +1,105 @@
+"""The reports in a real browser (Debian's chromium, installed by .ci/run): offline, no console errors, charts
+loaded and not blank, hostile text shown as text, and the PDF printed by the same browser."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kpis import synthetic
+from kpis.render import CHROMIUM_ARGS, find_chromium
+from kpis.run import assess
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    exe = find_chromium()
+    assert exe, "these tests need Chromium: apt-get install chromium (CI's .ci/run installs it)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    frame = synthetic.cities(1, seed=11)
+    frame["city"] = HOSTILE
+    frame["region"] = '<script>alert("region")</script>'
+    [path] = synthetic.write_workbooks(frame, tmp / "in", measures={"ICT": '<b onmouseover="alert(2)">x</b>'})
+    result = assess([path], out=tmp / "reports", pdf=True, progress=False, jobs=1)
+    assert result.exit_code == 0, (result.runs[0].reason, result.pdf_message)
+    return Path(result.runs[0].out_dir)
+
+
+@pytest.fixture(scope="module")
+def comparison_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("comparison")
+    proc = subprocess.run([sys.executable, "-m", "kpis.cli", "compare", "--out", str(out)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return out / "report.html"
+
+
+def _inspect(chromium, html: Path) -> dict:
+    """Open a report offline; collect console errors, dialogs, outside requests and the state of every image."""
+    context = chromium.new_context(offline=True, bypass_csp=True)  # bypass: escaping itself is under test
+    page = context.new_page()
+    seen = {"errors": [], "dialogs": [], "requests": []}
+    page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+    page.on("request", lambda r: r.url.startswith(("file:", "data:")) or seen["requests"].append(r.url))
+    page.goto(html.resolve().as_uri(), wait_until="load")
+    seen["images"] = page.evaluate("""() => Array.from(document.images).map(img => {
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width || 1, c.height || 1).data;
+        const colours = new Set();
+        for (let i = 0; i < d.length; i += 4 * 97) colours.add(d[i] + ',' + d[i+1] + ',' + d[i+2]);
+        return {src: img.getAttribute('src').slice(0, 30), complete: img.complete,
+                width: img.naturalWidth, colours: colours.size};
+    })""")
+    seen["text"] = page.inner_text("body")
+    seen["bad_nodes"] = page.evaluate("""() => document.querySelectorAll(
+        'img[src="x"], script, [onerror], [onmouseover]').length""")
+    context.close()
+    return seen
+
+
+def test_city_report_in_a_browser(chromium, hostile_report):
+    seen = _inspect(chromium, hostile_report / "report.html")
+    assert seen["errors"] == [] and seen["requests"] == []
+    assert seen["dialogs"] == []  # no script ran
+    assert seen["bad_nodes"] == 0
+    assert HOSTILE in seen["text"]  # the city's name is shown, as text
+    assert '<b onmouseover="alert(2)">x</b>' in seen["text"]
+    assert len(seen["images"]) == 3
+    for img in seen["images"]:
+        assert img["complete"] and img["width"] > 100, img
+        assert img["colours"] > 5, img  # a real chart, not a blank square
+
+
+def test_pdf_is_printed(hostile_report):
+    pdf = (hostile_report / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 50_000
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 5  # a multi-page report
+
+
+def test_comparison_report_in_a_browser(chromium, comparison_report):
+    seen = _inspect(chromium, comparison_report)
+    assert seen["errors"] == [] and seen["requests"] == [] and seen["dialogs"] == []
+    assert seen["images"], "the comparison report has charts"
+    for img in seen["images"]:
+        assert img["complete"] and img["width"] > 100 and img["colours"] >= 2, img  # not a blank square
