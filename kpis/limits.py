@@ -39,10 +39,15 @@ class Refused(UserError):
     """The file is refused before parsing; the message says why and what to do."""
 
 
+class UnsafeEnvironment(UserError):
+    """The installation lacks a protection the intake relies on."""
+
+
 def assert_defusedxml() -> None:
     """openpyxl only parses XML safely (no entity expansion) when defusedxml is installed; refuse to run otherwise."""
-    if not getattr(openpyxl.xml, "DEFUSEDXML", False):  # pragma: no cover - guarded by the dependency list
-        raise RuntimeError("defusedxml is not active in openpyxl: install defusedxml and unset OPENPYXL_DEFUSEDXML")
+    if not getattr(openpyxl.xml, "DEFUSEDXML", False):
+        raise UnsafeEnvironment("submissions are not read without defusedxml (it stops XML bombs): install it with "
+                                "`pip install defusedxml` and unset OPENPYXL_DEFUSEDXML")
 
 
 def check_file(path: Path) -> str:

@@ -230,23 +230,25 @@ def _check_profile(sub: Submission, add) -> None:
     from .template import PROFILE_FIELDS, SHEET_PROFILE
 
     where = ""
+    hint = " (in a CSV: a row such as 'profile,,{key},...')" if sub.kind == "csv" else ""
     rows = {f.key: f"{SHEET_PROFILE}!B{i}" for i, f in enumerate(PROFILE_FIELDS, start=2)} if sub.kind == "xlsx" \
         else {}
     prof = sub.profile
     this_year = dt.date.today().year
     if not prof.city:
         add("error", "", "", rows.get("city", where),
-            "the city name is empty; fill in the City field of the profile")
+            "the city name is empty; fill in the City field of the profile" + hint.format(key="city"))
     if prof.year is None:
         add("error", "", "", rows.get("year", where),
-            "the year of data is empty; fill in the calendar year the figures refer to")
+            "the year of data is empty; fill in the calendar year the figures refer to" + hint.format(key="year"))
     elif not PLAUSIBLE_FIRST_YEAR <= prof.year <= this_year + 1:
         add("error", "", "", rows.get("year", where),
             f"the year of data {prof.year} is implausible (expected {PLAUSIBLE_FIRST_YEAR} to {this_year + 1}); "
             "type the calendar year the figures refer to")
     if prof.population is None:
         add("warning", "", "", rows.get("population", where),
-            "the population is empty; it is needed to check the per-inhabitant figures")
+            "the population is empty; it is needed to check the per-inhabitant figures"
+            + hint.format(key="population"))
 
 
 # ---------------------------------------------------------------- command line

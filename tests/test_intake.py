@@ -210,3 +210,13 @@ def test_csv_refused_with_how_to_resave(tmp_path, text, encoding, expected):
         read_submission(path)
     assert expected in str(info.value)
     assert info.value.problems and info.value.problems[0].severity == "error"
+
+
+def test_refuses_to_read_without_defusedxml(monkeypatch):
+    import openpyxl.xml
+
+    from kpis.errors import UserError
+
+    monkeypatch.setattr(openpyxl.xml, "DEFUSEDXML", False)
+    with pytest.raises(UserError, match="defusedxml"):
+        read_submission(paths.demo_city())
