@@ -229,3 +229,12 @@ def test_validate_never_raises_on_missing_file(tmp_path):
     p = only(validate(tmp_path / "nope.xlsx"))
     assert p.severity == "error" and "does not exist" in p.message
     assert cli.main(["validate", str(tmp_path / "nope.xlsx")]) == 1
+
+
+def test_percentage_above_100_accepted_where_the_catalogue_allows_it(tmp_path):
+    """Gross enrolment and similar ratios may pass 100 %: the catalogue's open upper bound decides, not the unit."""
+    pts = points_table()
+    open_pct = pts[(pts["unit"] == "%") & pts["value_max"].isna() & ~pts["le_denominator"] & (pts["part"] == "")]
+    assert "SC: EH: ED: 2C" in set(open_pct["code"])  # school enrolment, the case the issue names
+    path = make(tmp_path, {("SC: EH: ED: 2C", ""): {"numerator_value": 10400, "denominator_value": 10000, **Q}})
+    assert [p for p in validate(path) if p.severity == "error"] == []
