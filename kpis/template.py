@@ -15,7 +15,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .catalogue import CATALOGUE_VERSION, library
@@ -338,10 +338,11 @@ def _data(ws, values: Mapping[tuple[str, str], Mapping[str, object]]) -> None:
             validations[key] = dv
         return validations[key]
 
-    n_quality, n_origin = len(DATA_QUALITY_LEVELS) + 1, len(DATA_ORIGINS) + 1
-    quality = DataValidation(type="list", formula1=f"={SHEET_LISTS}!$A$2:$A${n_quality}", allow_blank=True)
+    n_quality, n_origin = len(DATA_QUALITY_LEVELS) + 1, len(DATA_ORIGINS) + 1  # OOXML formulas carry no '='
+    lists = quote_sheetname(SHEET_LISTS)
+    quality = DataValidation(type="list", formula1=f"{lists}!$A$2:$A${n_quality}", allow_blank=True)
     quality.showErrorMessage, quality.error = True, "Choose one of the six U4SSC data-quality levels from the list."
-    origin = DataValidation(type="list", formula1=f"={SHEET_LISTS}!$B$2:$B${n_origin}", allow_blank=True)
+    origin = DataValidation(type="list", formula1=f"{lists}!$B$2:$B${n_origin}", allow_blank=True)
     origin.showErrorMessage, origin.errorStyle = True, "warning"
     origin.error = "Not one of the suggested origins; keep it if it describes the source better."
     for dv in (quality, origin):

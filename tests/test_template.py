@@ -79,7 +79,7 @@ def test_data_validation_on_every_input_cell(workbook):
     (final,) = _rules_for(ws, f"{column_letter('final_value')}2")
     assert (final.type, final.formula1, final.formula2) == ("decimal", "0", "100")
     (quality,) = _rules_for(ws, f"{column_letter('data_quality')}2")
-    assert quality.type == "list" and quality.formula1 == f"={SHEET_LISTS}!$A$2:$A$7"
+    assert quality.type == "list" and quality.formula1 == f"'{SHEET_LISTS}'!$A$2:$A$7"
     lists = workbook[SHEET_LISTS]
     assert tuple(lists.cell(r, 1).value for r in range(2, 8)) == DATA_QUALITY_LEVELS
 
