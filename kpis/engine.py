@@ -53,7 +53,15 @@ def _get_kernel(kernel_name: str, start_timeout: float):
     return _kernel["km"], _kernel["kc"]
 
 
-WARM_IMPORTS = "import kpis.report, kpis.intake, kpis.scoring, kpis.recommend, matplotlib.pyplot"
+# imports, the catalogue, the knowledge base and matplotlib's fonts: everything a report needs that is not the city
+WARM_IMPORTS = """
+import io, kpis.report, kpis.intake, kpis.scoring, kpis.recommend, matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as _plt
+kpis.catalogue.load_targets(); kpis.recommend.knowledge_base()
+_fig = _plt.figure(figsize=(1, 1)); _fig.text(0.5, 0.5, "warm"); _fig.savefig(io.BytesIO(), format="png"); _plt.close(_fig)
+del _fig, _plt
+"""
 
 
 def prewarm(kernel_name: str, start_timeout: float = 120) -> None:
