@@ -337,10 +337,24 @@ class CityReport:
                                         empty="No KPI is below 66 % of its target and every core KPI is reported."))
 
     def priority_actions(self, n: int = 10) -> HTMLBlock:
-        from .recommend import priority_actions
+        """The top actions as a table; standards by their short code, sources as numbered references below."""
+        from .recommend import knowledge_base, priority_actions
 
-        rows = [_action_row(i, r, self.fmt) for i, r in enumerate(priority_actions(self.results, n=n), start=1)]
-        return HTMLBlock(render_section("actions", rows=rows,
+        kb = knowledge_base()
+        short = {title: code for code, title in kb.standards.items()}
+        refs: list[str] = []
+        rows = []
+        for i, rec in enumerate(priority_actions(self.results, n=n), start=1):
+            row = _action_row(i, rec, self.fmt)
+            row["standards"] = ", ".join(short.get(s, s) for s in (_get(rec, "standards") or []))
+            numbers = []
+            for source in _get(rec, "sources") or []:
+                if source not in refs:
+                    refs.append(source)
+                numbers.append(refs.index(source) + 1)
+            row["refs"] = numbers
+            rows.append(row)
+        return HTMLBlock(render_section("actions", rows=rows, refs=refs,
                                         empty="Every scored KPI is at target: keep the current measures in place."))
 
     def measures_and_actions(self, dimension: str) -> HTMLBlock:
