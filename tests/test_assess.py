@@ -138,3 +138,17 @@ def test_pdf_without_a_browser_still_writes_html(tmp_path, monkeypatch):
     assert "apt-get install chromium" in result.pdf_message
     assert (Path(result.runs[0].out_dir) / "report.html").exists()
     assert not (Path(result.runs[0].out_dir) / "report.pdf").exists()
+
+
+@pytest.mark.parametrize("name", ["city_assessment.ipynb", "compare_cities.ipynb"])
+def test_notebooks_run_as_they_are(name, tmp_path):
+    """Opened in JupyterLab and run top to bottom with their defaults, the notebooks work (no papermill needed)."""
+    from nbclient import NotebookClient
+
+    from kpis.paths import bundled
+
+    nb = nbformat.read(bundled("notebooks", name), as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    assert sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})) >= 3
