@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import math
 import re
@@ -23,6 +22,7 @@ from . import template as T
 from .catalogue import library
 from .errors import UserError
 from .models import normalise_code
+from .paths import sha256_file
 from .validation import Problem
 
 NOT_REPORTED_TOKENS = frozenset({"nr", "n/a", "na", "not reported", "not verified", "-", "--", "—", "none"})
@@ -127,7 +127,7 @@ def load(path: Path) -> tuple[Submission | None, list[Problem]]:
     out = _Collector(str(path))
     try:
         kind = limits.check_file(path)
-        digest = _sha256(path)
+        digest = sha256_file(path)
     except limits.Refused as exc:
         out.error(str(exc))
         return None, out.problems
@@ -145,14 +145,6 @@ def load(path: Path) -> tuple[Submission | None, list[Problem]]:
     if sub is not None:
         sub.sha256 = digest
     return sub, out.problems
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _explain_parser_error(exc: Exception) -> str:

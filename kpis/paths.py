@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -23,3 +24,12 @@ def bundled(folder: str, name: str = "") -> Path:
 def demo_city() -> Path:
     """The bundled demo city (invented data), the default input of `ssc assess`."""
     return bundled("data", "demo_city.xlsx")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (manifests and skip decisions rest on it)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

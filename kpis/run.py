@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .paths import bundled, demo_city
+from .paths import bundled, demo_city, sha256_file
 from .render import PdfUnavailable, atomic_write
 
 NOTEBOOK = "city_assessment.ipynb"
@@ -40,14 +40,6 @@ def slugify(name: str, fallback: str = "city") -> str:
     if slug in WINDOWS_RESERVED or slug.split("-")[0] in WINDOWS_RESERVED:
         slug = f"city-{slug}"
     return slug
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def code_fingerprint() -> str:
