@@ -723,8 +723,9 @@ def executive_summary(results, recommendations: list[Recommendation], city=None,
     if overall is not None and not overall.empty:
         o = overall.iloc[0]
         sentences.append(
-            f"{city} reaches {o.score:.0f} % of the U4SSC targets overall for {year}, "
-            f"{BAND_WORDS.get(o.band, 'not banded')}, with {len(scored)} of {total} KPIs scored against a target."
+            f"{city} scores {o.score:.0f} % overall for {year} on the U4SSC method (points earned out of points "
+            f"possible), {BAND_WORDS.get(o.band, 'not banded')}, with {len(scored)} of {total} KPIs scored "
+            "against a target."
         )
     else:
         sentences.append(f"{city} has {len(scored)} of {total} KPIs scored against a target for {year}.")

@@ -185,7 +185,8 @@ def test_two_cities_with_different_weak_areas_get_different_summaries():
     assert sa[-1].startswith("The first priorities are to adopt a local energy transition plan")
     assert sb[-1].startswith("The first priorities are to adopt a city safety and resilience strategy")
     assert "Its strongest areas are ICT, Productivity and Infrastructure among others at 75 %" in sa[1]
-    assert sa[0].startswith("Alpha reaches") and sb[0].startswith("Beta reaches")
+    assert sa[0].startswith("Alpha scores") and sb[0].startswith("Beta scores")
+    assert "(points earned out of points possible)" in sa[0]
     # ranks restart for each city
     assert [r.rank for r in recs if r.city == "Beta"][:3] == [1, 2, 3]
 
@@ -335,4 +336,4 @@ def test_demo_city_report_parts(demo):
         assert row["actions"] and row["suggested_actions"]
     summary = executive_summary(results, recs)
     assert 3 <= len(summary) <= 5
-    assert summary[0].startswith(f"{city} reaches ")
+    assert summary[0].startswith(f"{city} scores ")
