@@ -930,9 +930,11 @@ class ComparisonReport:
     @classmethod
     def build(cls, inputs: Sequence[str] | str | None = None, targets: str | None = None, year: int | None = None,
               group_by: str = "population_band", radar_cities: Sequence[str] = (), draws: int = 200,
-              seed: int = 0) -> ComparisonReport:
+              seed: int = 0, input_names: Sequence[str] = ()) -> ComparisonReport:
         items = [inputs] if isinstance(inputs, str) else list(inputs or [])
         comp = compare([Path(p) for p in items] if items else bundled_inputs(), targets=targets or None, year=year)
+        if input_names:  # the files the user gave, when the runner hands over a prepared table instead
+            comp.sources = [str(n) for n in input_names]
         return cls(comp, comp.rank(draws=draws, seed=seed), group_by or "population_band", list(radar_cities))
 
     def title(self) -> HTMLBlock:
@@ -1042,6 +1044,7 @@ def cli_compare(args) -> int:
     from . import engine
     from .paths import bundled
     from .render import atomic_write, notebook_to_html
+    from .run import check_parameters, notebook_parameters
 
     t0 = time.perf_counter()
     out = Path(args.out)
@@ -1056,24 +1059,19 @@ def cli_compare(args) -> int:
     prepared = out / "comparison.parquet"  # the notebook reads the checked, scored table, not the raw files
     _with_profiles(comp).to_parquet(prepared, index=False)
     params = {"inputs": [str(prepared.resolve())], "group_by": group_by, "year": args.year, "targets": "",
-              "radar_cities": [], "draws": 200, "seed": 0}
+              "radar_cities": [], "draws": 200, "seed": 0, "input_names": [p.name for p in inputs]}
     notebook = bundled("notebooks", NOTEBOOK)
-    declared = papermill.inspect_notebook(str(notebook))
-    for name in params:  # papermill writes names into code: only names the parameters cell declares
-        if name not in declared:
-            raise RuntimeError(f"the comparison notebook does not declare the parameter {name!r}")
+    # papermill writes names into code: only names the parameters cell declares, only plain JSON values
+    params = check_parameters(params, notebook_parameters(notebook))
     engine.register()
     t1 = time.perf_counter()
-    tmp_nb = out / ".report.part.ipynb"
-    try:
-        nb = papermill.execute_notebook(str(notebook), str(tmp_nb), parameters=params, kernel_name="python3",
+    try:  # no output path: the executed notebook is not kept, and papermill need not rewrite it at every cell
+        nb = papermill.execute_notebook(str(notebook), None, parameters=params, kernel_name="python3",
                                         engine_name=engine.ENGINE_NAME, progress_bar=False, log_output=False)
     except papermill.PapermillExecutionError as exc:
         print(f"ssc compare: the comparison notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
               f"(the data files in {out} were written)", file=sys.stderr)
         return 1
-    finally:
-        tmp_nb.unlink(missing_ok=True)
     atomic_write(out / "report.html", notebook_to_html(nb, f"Comparison of {len(comp.cities)} cities"))
     t2 = time.perf_counter()
     excl = f", {len(ranking.excluded)} not ranked" if len(ranking.excluded) else ""

@@ -80,16 +80,28 @@ def notebook_parameters(notebook: Path) -> dict[str, object]:
     return params
 
 
+def _plain(value: object, name: str) -> None:
+    if value is None or isinstance(value, (str, bool, int)):
+        return
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"parameter {name!r} is not a finite number")
+        return
+    if isinstance(value, list):
+        for item in value:
+            _plain(item, name)
+        return
+    raise TypeError(f"parameter {name!r} must be a plain string, number, boolean or list of those, "
+                    f"not {type(value).__name__}")
+
+
 def check_parameters(params: dict[str, object], allowed: dict[str, object]) -> dict[str, object]:
     """Only names the parameters cell declares, only plain JSON values: papermill writes names into code as they
     are, so a name must never come from a submission."""
     for name, value in params.items():
         if not (isinstance(name, str) and name.isidentifier() and name in allowed):
             raise ValueError(f"parameter {name!r} is not declared in the notebook's parameters cell")
-        if value is not None and not isinstance(value, (str, bool, int, float)):
-            raise TypeError(f"parameter {name!r} must be a plain string, number or boolean, not {type(value).__name__}")
-        if isinstance(value, float) and value != value:
-            raise ValueError(f"parameter {name!r} is not a number")
+        _plain(value, name)
     return json.loads(json.dumps(params))
 
 

@@ -45,11 +45,14 @@ def test_parameters_are_checked_against_the_notebook():
         check_parameters({"x = 1\nimport os #": "v"}, allowed)
     with pytest.raises(ValueError, match="not declared"):
         check_parameters({"city": "v"}, allowed)
+    assert check_parameters({"submission": ["a", 1, None]}, allowed) == {"submission": ["a", 1, None]}
     with pytest.raises(TypeError, match="plain string"):
-        check_parameters({"submission": ["a"]}, allowed)
+        check_parameters({"submission": [object()]}, allowed)
+    with pytest.raises(TypeError, match="plain string"):
+        check_parameters({"submission": {"a": 1}}, allowed)
     with pytest.raises(TypeError, match="plain string"):
         check_parameters({"submission": object()}, allowed)
-    with pytest.raises(ValueError, match="not a number"):
+    with pytest.raises(ValueError, match="not a finite number"):
         check_parameters({"submission": float("nan")}, allowed)
 
 
