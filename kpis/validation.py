@@ -270,9 +270,14 @@ def cli_validate(args) -> int:
         _write_atomic(Path(args.html), report_html(results).encode("utf-8"), [p for p, _ in results])
         print(f"HTML report written to {args.html}")
     if getattr(args, "annotate", None):
+        used: set[str] = set()
         for path, problems in results:
-            note = annotate(path, problems, Path(args.annotate))
-            print(note)
+            name = path.stem
+            n = 2
+            while name in used:  # two inputs called 'city.xlsx' from different folders keep both copies
+                name, n = f"{path.stem}-{n}", n + 1
+            used.add(name)
+            print(annotate(path, problems, Path(args.annotate), name=name))
     return 1 if any(p.severity == "error" for _, ps in results for p in ps) else 0
 
 
@@ -324,7 +329,7 @@ _CELL = re.compile(r"^(?P<sheet>[^!]+)!(?P<ref>[A-Z]{1,3}[0-9]{1,7})$")
 ANNOTATE_MAX_BYTES = 5 * 1024 * 1024
 
 
-def annotate(path: Path, problems: list[Problem], out_dir: Path) -> str:
+def annotate(path: Path, problems: list[Problem], out_dir: Path, name: str | None = None) -> str:
     """Write '<name>.checked.xlsx' into out_dir with problem cells highlighted and explained; the original is
     only read. Returns a line for the user."""
     from openpyxl import load_workbook
@@ -340,7 +345,7 @@ def annotate(path: Path, problems: list[Problem], out_dir: Path) -> str:
         return f"{path}: no annotated copy ({exc})"
     if path.stat().st_size > ANNOTATE_MAX_BYTES:
         return f"{path}: no annotated copy (file above {ANNOTATE_MAX_BYTES // 2**20} MB)"
-    out = out_dir / f"{path.stem}.checked.xlsx"
+    out = out_dir / f"{name or path.stem}.checked.xlsx"
     if out.exists() and out.resolve() == path.resolve():
         return f"{path}: no annotated copy (the output would overwrite the original)"
     try:

@@ -238,3 +238,16 @@ def test_percentage_above_100_accepted_where_the_catalogue_allows_it(tmp_path):
     assert "SC: EH: ED: 2C" in set(open_pct["code"])  # school enrolment, the case the issue names
     path = make(tmp_path, {("SC: EH: ED: 2C", ""): {"numerator_value": 10400, "denominator_value": 10000, **Q}})
     assert [p for p in validate(path) if p.severity == "error"] == []
+
+
+def test_annotated_copies_of_same_named_files_do_not_overwrite_each_other(tmp_path):
+    from kpis.paths import demo_city
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "city.xlsx", tmp_path / "b" / "city.xlsx"
+    first.write_bytes(demo_city().read_bytes())
+    second.write_bytes(demo_city().read_bytes())
+    out_dir = tmp_path / "checked"
+    assert cli_validate(SimpleNamespace(files=[first, second], html=None, annotate=out_dir)) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["city-2.checked.xlsx", "city.checked.xlsx"]
