@@ -216,8 +216,9 @@ class CityReport:
         ax.set_theta_direction(-1)
         ax.set_rorigin(-25)
         ax.bar(theta, 100, width=width, color="#f4f6f8", edgecolor="white")
-        ax.bar(theta, np.where(unscored, 100, scores.fillna(0)), width=width, color=colours, edgecolor="white",
-               hatch=None, linewidth=1)
+        # an unscored category keeps only the pale background wedge: a full grey bar would read as a result
+        ax.bar(theta, np.where(unscored, 0, scores.fillna(0)), width=width, color=colours, edgecolor="white",
+               linewidth=1)
         subs = list(dict.fromkeys(cats["sub_dimension"]))
         ring = _ring_colour
         for i, sub in enumerate(subs):
