@@ -152,3 +152,32 @@ def test_notebooks_run_as_they_are(name, tmp_path):
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
     assert sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})) >= 3
+
+
+def test_a_city_that_runs_too_long_is_stopped_and_the_batch_goes_on(tmp_path):
+    from kpis.paths import bundled
+
+    nb = nbformat.read(bundled("notebooks", "city_assessment.ipynb"), as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell('if "slow" in submission:\n    import time\n    time.sleep(60)'))
+    slow_nb = tmp_path / "slow.ipynb"
+    nbformat.write(nb, slow_nb)
+    fast, slow_src = synthetic.write_workbooks(synthetic.cities(2, seed=5), tmp_path / "in")
+    slow = slow_src.with_name("slow-" + slow_src.name)
+    slow_src.rename(slow)
+    t0 = __import__("time").perf_counter()
+    result = assess([fast, slow], out=tmp_path / "r", notebook=slow_nb, timeout=8, progress=False, jobs=2)
+    assert __import__("time").perf_counter() - t0 < 45
+    status = {Path(r.input).name: r for r in result.runs}
+    assert status[fast.name].status == "ok"
+    assert status[slow.name].status == "failed" and "time" in status[slow.name].reason.lower()
+    assert result.exit_code == 1
+
+
+def test_any_executor_runs_the_batch(tmp_path):
+    """The runner takes a concurrent.futures.Executor (a Dask client's get_executor() fits the same slot)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        result = assess(None, out=tmp_path / "r", executor=pool, progress=False)
+    assert result.exit_code == 0 and result.runs[0].status == "ok"
+    assert (Path(result.runs[0].out_dir) / "report.html").exists()
