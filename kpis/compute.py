@@ -52,6 +52,17 @@ def evaluate(formula: Formula, inputs: dict[str, float], code: str, specs) -> fl
     return num / den * formula.multiplier
 
 
+def inputs_for(code: str, numerator: float, denominator: float | None = None) -> dict[str, float]:
+    """Named inputs of a simple KPI from its numerator (and denominator), without knowing the input names."""
+    f = library().get(code).formula
+    if not hasattr(f, "numerator"):
+        raise ComputationError(f"{code} is a composite KPI: give its inputs by name, one per data point")
+    named = {f.numerator: numerator}
+    if denominator is not None and f.denominator:
+        named[f.denominator] = denominator
+    return named
+
+
 def compute(code: str, inputs: dict[str, float]) -> dict[str, float]:
     """Every data point of one KPI from its named inputs: {'': value} or {part: value, ...} for composites."""
     kpi = library().get(code)

@@ -12,17 +12,9 @@ import pytest
 
 import kpis
 from kpis.catalogue import CatalogueError, library, load_kpis, load_targets
-from kpis.compute import ComputationError, compute
+from kpis.compute import ComputationError, compute, inputs_for
 
 PLACEHOLDERS = ("TO WRITE", "to write", "ZERO-TARGET", "TBD", "TODO")
-
-
-def _inputs(code: str, numerator: float, denominator: float | None = None) -> dict[str, float]:
-    f = kpis.get_kpi(code).formula
-    out = {f.numerator: numerator}
-    if denominator is not None:
-        out[f.denominator] = denominator
-    return out
 
 
 def test_library_has_the_u4ssc_hierarchy():
@@ -68,33 +60,33 @@ def test_codes_are_as_itu_prints_them():
 
 def test_ratio_formula_percent():
     # 8 500 of 10 000 households have fixed broadband -> 85 %
-    assert compute("EC: ICT: ICT: 2C", _inputs("EC: ICT: ICT: 2C", 8500, 10000)) == {"": pytest.approx(85.0)}
+    assert compute("EC: ICT: ICT: 2C", inputs_for("EC: ICT: ICT: 2C", 8500, 10000)) == {"": pytest.approx(85.0)}
 
 
 def test_ratio_formula_per_100000():
     # 370 physicians for 250 000 inhabitants -> 148 per 100 000
-    got = compute("SC: EH: H: 3C", _inputs("SC: EH: H: 3C", 370, 250_000))
+    got = compute("SC: EH: H: 3C", inputs_for("SC: EH: H: 3C", 370, 250_000))
     assert got[""] == pytest.approx(148.0)
 
 
 def test_ratio_formula_per_capita():
     # 290 000 t CO2e for 100 000 inhabitants -> 2.9 t per capita
-    got = compute("EN: EN: AQ: 2C", _inputs("EN: EN: AQ: 2C", 290_000, 100_000))
+    got = compute("EN: EN: AQ: 2C", inputs_for("EN: EN: AQ: 2C", 290_000, 100_000))
     assert got[""] == pytest.approx(2.9)
 
 
 def test_value_formula():
-    assert compute("SC: EH: H: 1C", _inputs("SC: EH: H: 1C", 81.4)) == {"": pytest.approx(81.4)}
+    assert compute("SC: EH: H: 1C", inputs_for("SC: EH: H: 1C", 81.4)) == {"": pytest.approx(81.4)}
 
 
 def test_yes_no_formula_full_partial_none():
     code = "SC: SH: SA: 3A"
     n = len(kpis.get_kpi(code).formula.criteria)
-    assert compute(code, _inputs(code, n))[""] == pytest.approx(100.0)
-    assert compute(code, _inputs(code, 0))[""] == pytest.approx(0.0)
-    assert compute(code, _inputs(code, 1))[""] == pytest.approx(100.0 / n)
+    assert compute(code, inputs_for(code, n))[""] == pytest.approx(100.0)
+    assert compute(code, inputs_for(code, 0))[""] == pytest.approx(0.0)
+    assert compute(code, inputs_for(code, 1))[""] == pytest.approx(100.0 / n)
     with pytest.raises(ComputationError):
-        compute(code, _inputs(code, n + 1))
+        compute(code, inputs_for(code, n + 1))
 
 
 def test_yes_no_urban_planning_partial():
@@ -102,10 +94,10 @@ def test_yes_no_urban_planning_partial():
     k = kpis.get_kpi(code)
     n = len(k.formula.criteria)
     assert n == 6  # a plan in force plus the five planning principles
-    assert compute(code, _inputs(code, 3))[""] == pytest.approx(50.0)
+    assert compute(code, inputs_for(code, 3))[""] == pytest.approx(50.0)
 
 
-def _composite_inputs(code: str, values: dict[str, tuple[float, float | None]]) -> dict[str, float]:
+def _compositeinputs_for(code: str, values: dict[str, tuple[float, float | None]]) -> dict[str, float]:
     k = kpis.get_kpi(code)
     out: dict[str, float] = {}
     for part in k.parts:
@@ -119,7 +111,7 @@ def _composite_inputs(code: str, values: dict[str, tuple[float, float | None]]) 
 def test_composite_air_pollution_five_pollutants():
     code = "EN: EN: AQ: 1C"
     vals = {"pm10": (18.0, None), "pm2_5": (9.5, None), "no2": (21.0, None), "so2": (3.0, None), "o3": (55.0, None)}
-    got = compute(code, _composite_inputs(code, vals))
+    got = compute(code, _compositeinputs_for(code, vals))
     assert got == {k: pytest.approx(v[0]) for k, v in vals.items()}
 
 
@@ -127,22 +119,22 @@ def test_composite_wastewater_levels_nested():
     code = "EN: EN: WS: 4C"
     total = 200_000.0
     ok = {"primary": (190_000, total), "secondary": (150_000, total), "tertiary": (60_000, total)}
-    assert compute(code, _composite_inputs(code, ok)) == {
+    assert compute(code, _compositeinputs_for(code, ok)) == {
         "primary": pytest.approx(95.0), "secondary": pytest.approx(75.0), "tertiary": pytest.approx(30.0)}
     bad = {"primary": (100_000, total), "secondary": (150_000, total), "tertiary": (60_000, total)}
     with pytest.raises(ComputationError, match="secondary"):
-        compute(code, _composite_inputs(code, bad))
+        compute(code, _compositeinputs_for(code, bad))
 
 
 def test_composite_solid_waste_routes_sum_to_100():
     code = "EN: EN: WA: 1C"
     total = 1000.0
     shares = {"landfill": 300, "burnt": 0, "incinerated": 250, "open_dump": 0, "recycled": 420, "other": 30}
-    got = compute(code, _composite_inputs(code, {k: (v, total) for k, v in shares.items()}))
+    got = compute(code, _compositeinputs_for(code, {k: (v, total) for k, v in shares.items()}))
     assert got == {k: pytest.approx(v / 10) for k, v in shares.items()}
     short = dict(shares, recycled=300)  # adds up to 88 %
     with pytest.raises(ComputationError, match="88.0"):
-        compute(code, _composite_inputs(code, {k: (v, total) for k, v in short.items()}))
+        compute(code, _compositeinputs_for(code, {k: (v, total) for k, v in short.items()}))
 
 
 def test_composite_transport_modes_sum_to_100():
@@ -150,21 +142,21 @@ def test_composite_transport_modes_sum_to_100():
     total = 50_000.0
     modes = {"private_vehicle": 20_000, "public_transport": 17_500, "walking": 7_500, "cycling": 4_000,
              "para_transport": 1_000}
-    got = compute(code, _composite_inputs(code, {k: (v, total) for k, v in modes.items()}))
+    got = compute(code, _compositeinputs_for(code, {k: (v, total) for k, v in modes.items()}))
     assert got["private_vehicle"] == pytest.approx(40.0) and got["cycling"] == pytest.approx(8.0)
     assert sum(got.values()) == pytest.approx(100.0)
 
 
 def test_composite_wireless_coverage_3g_4g():
     code = "EC: ICT: ICT: 4C"
-    got = compute(code, _composite_inputs(code, {"coverage_3g": (290, 300), "coverage_4g": (240, 300)}))
+    got = compute(code, _compositeinputs_for(code, {"coverage_3g": (290, 300), "coverage_4g": (240, 300)}))
     assert got["coverage_3g"] == pytest.approx(96.6667, rel=1e-4)
     assert got["coverage_4g"] == pytest.approx(80.0)
 
 
 def test_composite_open_data_count_and_share():
     code = "EC: ICT: PS: 1A"
-    got = compute(code, _composite_inputs(code, {"open_data_share": (120, 400), "open_data_sets": (120, 400)}))
+    got = compute(code, _compositeinputs_for(code, {"open_data_share": (120, 400), "open_data_sets": (120, 400)}))
     assert got == {"open_data_share": pytest.approx(30.0), "open_data_sets": pytest.approx(120.0)}
 
 
@@ -189,11 +181,11 @@ def test_every_kpi_computes_on_a_generic_example():
 def test_impossible_inputs_are_refused_with_the_kpi_named():
     code = "EC: ICT: ICT: 1C"
     with pytest.raises(ComputationError, match=r"EC: ICT: ICT: 1C.* is 0"):
-        compute(code, _inputs(code, 10, 0))
+        compute(code, inputs_for(code, 10, 0))
     with pytest.raises(ComputationError, match="below the smallest allowed"):
-        compute(code, _inputs(code, -5, 100))
+        compute(code, inputs_for(code, -5, 100))
     with pytest.raises(ComputationError, match="larger than"):
-        compute(code, _inputs(code, 120, 100))
+        compute(code, inputs_for(code, 120, 100))
     with pytest.raises(ComputationError, match="missing"):
         compute(code, {})
 

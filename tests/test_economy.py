@@ -6,7 +6,7 @@ import pytest
 
 import kpis
 from kpis.catalogue import library, load_targets
-from kpis.compute import ComputationError, compute
+from kpis.compute import ComputationError, compute, inputs_for
 
 PLACEHOLDERS = ("TO WRITE", "to write", "ZERO-TARGET", "TBD", "TODO", "unverified")
 ECONOMY = [k for k in library() if k.dimension == "Economy"]
@@ -36,14 +36,6 @@ def _achievement(value: float, target: float, direction: str) -> float:
 
 def _band(ach: float) -> str:
     return "95+" if ach >= 95 else "66-95" if ach >= 66 else "33-66" if ach >= 33 else "<33"
-
-
-def _inputs(code: str, numerator: float, denominator: float | None = None) -> dict[str, float]:
-    f = kpis.get_kpi(code).formula
-    out = {f.numerator: numerator}
-    if denominator is not None:
-        out[f.denominator] = denominator
-    return out
 
 
 def _point(code: str, part: str):
@@ -92,28 +84,28 @@ def test_bounded_shares_match_subset_numerators():
 
 def test_fixed_broadband_may_exceed_one_per_household():
     # business lines count too: 11 000 subscriptions for 10 000 households -> 110
-    assert compute("EC: ICT: ICT: 2C", _inputs("EC: ICT: ICT: 2C", 11_000, 10_000)) == {"": pytest.approx(110.0)}
+    assert compute("EC: ICT: ICT: 2C", inputs_for("EC: ICT: ICT: 2C", 11_000, 10_000)) == {"": pytest.approx(110.0)}
 
 
 def test_household_internet_access_cannot_exceed_households():
     with pytest.raises(ComputationError, match="Households with an Internet connection"):
-        compute("EC: ICT: ICT: 1C", _inputs("EC: ICT: ICT: 1C", 10_001, 10_000))
+        compute("EC: ICT: ICT: 1C", inputs_for("EC: ICT: ICT: 1C", 10_001, 10_000))
 
 
 def test_water_loss_is_lost_over_supplied():
     # Karmøy 2020 printed 35.42 %: 3 542 000 m3 lost of 10 000 000 m3 put into the network
-    assert compute("EC: I: WS: 3C", _inputs("EC: I: WS: 3C", 3_542_000, 10_000_000)) == {"": pytest.approx(35.42)}
+    assert compute("EC: I: WS: 3C", inputs_for("EC: I: WS: 3C", 3_542_000, 10_000_000)) == {"": pytest.approx(35.42)}
     with pytest.raises(ComputationError, match="Water lost"):
-        compute("EC: I: WS: 3C", _inputs("EC: I: WS: 3C", 12_000_000, 10_000_000))
+        compute("EC: I: WS: 3C", inputs_for("EC: I: WS: 3C", 12_000_000, 10_000_000))
 
 
 def test_travel_time_index_and_outage_frequency():
     # 26 minutes at peak for a 20-minute free-flow trip
-    assert compute("EC: I: T: 5A", _inputs("EC: I: T: 5A", 26, 20)) == {"": pytest.approx(1.30)}
+    assert compute("EC: I: T: 5A", inputs_for("EC: I: T: 5A", 26, 20)) == {"": pytest.approx(1.30)}
     # 15 000 customer interruptions over 10 000 customers in a year
-    assert compute("EC: I: ES: 1C", _inputs("EC: I: ES: 1C", 15_000, 10_000)) == {"": pytest.approx(1.5)}
+    assert compute("EC: I: ES: 1C", inputs_for("EC: I: ES: 1C", 15_000, 10_000)) == {"": pytest.approx(1.5)}
     # 4 500 000 customer-minutes over 15 000 customer interruptions -> 300 minutes per interruption
-    assert compute("EC: I: ES: 2C", _inputs("EC: I: ES: 2C", 4_500_000, 15_000)) == {"": pytest.approx(300.0)}
+    assert compute("EC: I: ES: 2C", inputs_for("EC: I: ES: 2C", 4_500_000, 15_000)) == {"": pytest.approx(300.0)}
 
 
 def test_mode_shares_must_add_up():
@@ -132,8 +124,8 @@ def test_urban_planning_counts_six_criteria_and_a_full_plan_meets_the_target():
     code = "EC: I: UP: 2A"
     k = kpis.get_kpi(code)
     assert k.direction == "higher" and k.value_range == (0, 100)
-    assert compute(code, _inputs(code, 6)) == {"": pytest.approx(100.0)}
-    assert compute(code, _inputs(code, 4))[""] == pytest.approx(66.6667, rel=1e-4)
+    assert compute(code, inputs_for(code, 6)) == {"": pytest.approx(100.0)}
+    assert compute(code, inputs_for(code, 4))[""] == pytest.approx(66.6667, rel=1e-4)
     t = load_targets().for_point(code)
     assert t.target == 100 and _achievement(100.0, t.target, k.direction) == 100
 
