@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .errors import UserError
 from .paths import bundled, demo_city, sha256_file
 from .render import PdfUnavailable, atomic_write
 
@@ -197,7 +198,7 @@ class BatchResult:
 
 
 def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
-             taken: set[str]):
+             taken: set[str], decimal_separator: str = "."):
     """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title)."""
     from .catalogue import CATALOGUE_VERSION
     from .intake import SubmissionError, read_submission
@@ -232,7 +233,7 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
     taken.add(run.out_dir)
     run.fingerprint = hashlib.sha256(
         f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
-        f"|pdf={pdf}".encode()
+        f"|pdf={pdf}|{decimal_separator}".encode()
     ).hexdigest()
     manifest = city_dir / "manifest.json"
     if not force and manifest.exists():
@@ -254,7 +255,8 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
     results.to_excel(tmp)
     os.replace(tmp, city_dir / "results.xlsx")
     run.timings["score_s"] = round(time.perf_counter() - t1, 3)
-    params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else ""}
+    params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else "",
+              "decimal_separator": decimal_separator}
     return run, params, f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
 
 
@@ -269,12 +271,16 @@ def assess(
     executor: Executor | None = None,
     progress: bool = True,
     notebook: Path | str | None = None,
+    decimal_separator: str = ".",
 ) -> BatchResult:
     """Assess many cities: every bad submission is refused with its problems while the others go on.
 
     `executor`: any concurrent.futures.Executor (default: a local process pool of `jobs` workers);
-    `notebook`: a custom report notebook with the same parameters cell (default: the bundled one).
+    `notebook`: a custom report notebook with the same parameters cell (default: the bundled one);
+    `decimal_separator`: "." or "," for the numbers in the reports.
     """
+    if decimal_separator not in {".", ","}:
+        raise UserError(f"decimal separator {decimal_separator!r}: use '.' or ','")
     from .catalogue import load_targets
 
     files = [Path(f) for f in files] if files else [demo_city()]
@@ -296,7 +302,8 @@ def assess(
         todo: list[tuple[CityRun, dict, str]] = []
         for path in files:
             try:
-                run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken)
+                run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken,
+                                              decimal_separator)
             except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
                 run = CityRun(input=str(path), status="invalid", reason=_failure_reason(exc))
                 params, title = None, ""
@@ -411,7 +418,8 @@ def summary_table(result: BatchResult) -> str:
 
 def cli_assess(args) -> int:
     result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
-                    targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty())
+                    targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty(),
+                    decimal_separator=args.decimal_separator)
     print(summary_table(result))
     for r in result.runs:
         if r.status == "invalid" and r.problems:

@@ -81,3 +81,21 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert target.read_text() == "<p>one</p>"
     assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
+def test_numbers_follow_the_chosen_decimal_separator():
+    from kpis.report import NumberFormat
+
+    assert NumberFormat(".")(70.94, "%") == "70.9 %"
+    assert NumberFormat(",")(70.94, "%") == "70,9 %"
+    assert NumberFormat(",")(118000, "per 100 000 inhabitants") == "118\u202f000 per 100 000 inhabitants"
+    assert NumberFormat(".")(0.314, "index (0-1)") == "0.314 index (0-1)"
+    assert NumberFormat(".")(None, "%") == "–"
+
+
+def test_unknown_decimal_separator_is_refused(tmp_path):
+    from kpis.errors import UserError
+    from kpis.run import assess
+
+    with pytest.raises(UserError, match="decimal separator"):
+        assess(None, out=tmp_path, decimal_separator=";", progress=False)
