@@ -217,6 +217,8 @@ def write_template(
     _profile(wb.create_sheet(SHEET_PROFILE, 1), prof)
     _data(wb.create_sheet(SHEET_DATA, 2), values or {})
     _measures(wb.create_sheet(SHEET_MEASURES, 3), measures or {})
+    for ws in wb.worksheets:
+        _print_setup(ws)
     wb.active = 2
     wb.properties.title = "U4SSC KPI data collection"
     wb.properties.keywords = f"ssc-kpis template {TEMPLATE_VERSION}"
@@ -231,6 +233,19 @@ def write_template(
         Path(tmp).unlink(missing_ok=True)
         raise
     return out
+
+
+def _print_setup(ws) -> None:
+    """Officials print the form: landscape A4, the narrow sheets one page wide, the header row on every page
+    (the wide Data sheet keeps its size and spreads over several pages rather than shrinking to unreadable)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    if ws.title != SHEET_DATA:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+    if ws.title != SHEET_INSTRUCTIONS:
+        ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
 
 
 def _protect(ws) -> None:
