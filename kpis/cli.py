@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 1
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2
 
 
 def _catalogue(args: argparse.Namespace) -> int:
@@ -133,9 +134,20 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"ssc {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # a folder that cannot be created, a file that cannot be written or read
+        where = exc.filename or ""
+        print(f"ssc {args.command}: {where}: {exc.strerror or exc}; check the path and its permissions",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("ssc: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: one readable line, the traceback only on request
+        if os.environ.get("SSC_DEBUG"):
+            raise
+        print(f"ssc {args.command}: unexpected error ({type(exc).__name__}: {exc}). This is a bug in ssc-kpis; "
+              "run again with SSC_DEBUG=1 to see the traceback and report it.", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -222,8 +222,11 @@ def write_template(
     wb.active = 2
     wb.properties.title = "U4SSC KPI data collection"
     wb.properties.keywords = f"ssc-kpis template {TEMPLATE_VERSION}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=out.parent)
+    except OSError as exc:
+        raise UserError(f"{out}: cannot be written here ({exc.strerror}); choose another folder") from None
     os.close(fd)
     try:
         wb.save(tmp)

@@ -99,3 +99,19 @@ def test_unknown_decimal_separator_is_refused(tmp_path):
 
     with pytest.raises(UserError, match="decimal separator"):
         assess(None, out=tmp_path, decimal_separator=";", progress=False)
+
+
+@pytest.mark.parametrize("command", [["template", "{d}/x.xlsx"], ["assess", "--out", "{d}/r"],
+                                     ["compare", "--out", "{d}/c"], ["validate", "{d}/in.xlsx", "--html",
+                                                                      "{d}/report.html"]])
+def test_unwritable_output_is_a_clear_message(tmp_path, command):
+    import subprocess
+    import sys
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a folder is expected")
+    args = [a.format(d=blocked) for a in command]
+    proc = subprocess.run([sys.executable, "-m", "kpis.cli", *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert str(blocked) in proc.stderr
