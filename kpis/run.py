@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import sys
@@ -287,7 +288,10 @@ def assess(
     own_pool = executor is None
     if own_pool:  # first of all, so that the workers' kernels warm up while the cities are checked and scored
         workers = max(1, min(jobs or os.cpu_count() or 1, len(files)))
-        executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker)
+        # spawn, not fork: a forked worker inherits the caller's event loop and threads (JupyterLab, a Playwright
+        # session) and can hang in them; a spawned one starts clean, and its start-up overlaps the scoring anyway
+        executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
+                                       mp_context=multiprocessing.get_context("spawn"))
         for _ in range(workers):
             executor.submit(_spawned)
     try:
