@@ -1019,7 +1019,7 @@ def _with_profiles(comp: Comparison) -> pd.DataFrame:
 def write_exports(comp: Comparison, ranking: Ranking, out: Path) -> list[Path]:
     """The data behind the report, safe to open in a spreadsheet (formula-like text made inert)."""
     from .export import neutralise_frame
-    from .render import atomic_write
+    from .paths import atomic_write
 
     files = {
         "comparison_kpis.csv": _with_profiles(comp),
@@ -1042,8 +1042,8 @@ def cli_compare(args) -> int:
     import papermill
 
     from . import engine
-    from .paths import bundled
-    from .render import atomic_write, notebook_to_html
+    from .paths import atomic_write, bundled
+    from .render import notebook_to_html
     from .run import check_parameters, notebook_parameters
 
     t0 = time.perf_counter()

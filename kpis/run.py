@@ -23,8 +23,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UserError
-from .paths import bundled, demo_city, sha256_file
-from .render import PdfUnavailable, atomic_write
+from .paths import atomic_write, bundled, demo_city, sha256_file
+from .render import PdfUnavailable
 
 NOTEBOOK = "city_assessment.ipynb"
 KERNEL = "python3"

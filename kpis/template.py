@@ -6,8 +6,7 @@ so the writer and the reader cannot drift apart.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .catalogue import CATALOGUE_VERSION, library
 from .errors import UserError
+from .paths import atomic_write
 
 # ---------------------------------------------------------------- layout shared with kpis.intake
 
@@ -222,19 +222,12 @@ def write_template(
     wb.active = 2
     wb.properties.title = "U4SSC KPI data collection"
     wb.properties.keywords = f"ssc-kpis template {TEMPLATE_VERSION}"
+    buf = io.BytesIO()
+    wb.save(buf)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=out.parent)
+        atomic_write(out, buf.getvalue())
     except OSError as exc:
         raise UserError(f"{out}: cannot be written here ({exc.strerror}); choose another folder") from None
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the workbook is an ordinary shareable file
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out
 
 

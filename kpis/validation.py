@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import math
-import os
 import re
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,20 +308,12 @@ def report_html(results: list[tuple[Path, list[Problem]]]) -> str:
 
 def _write_atomic(out: Path, data: bytes, inputs: list[Path]) -> None:
     from .errors import UserError
+    from .paths import atomic_write
 
     for src in inputs:
         if out.exists() and src.exists() and out.resolve() == src.resolve():
             raise UserError(f"{out} is one of the files being checked; choose another output name")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(out, data)
 
 
 _CELL = re.compile(r"^(?P<sheet>[^!]+)!(?P<ref>[A-Z]{1,3}[0-9]{1,7})$")
@@ -368,16 +359,12 @@ def annotate(path: Path, problems: list[Problem], out_dir: Path, name: str | Non
         cell.fill = fills[worst]
         text = "\n".join(f"{p.severity.upper()}: {p.message}" for p in ps)[:2000]
         cell.comment = Comment(text, "ssc validate", width=320, height=160)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=out_dir)
-    os.close(fd)
+    from .paths import atomic_write
+
+    buf = io.BytesIO()
     try:
-        wb.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        wb.save(buf)
     finally:
         wb.close()
+    atomic_write(out, buf.getvalue())
     return f"{path}: annotated copy written to {out}"

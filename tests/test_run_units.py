@@ -6,8 +6,7 @@ import os
 
 import pytest
 
-from kpis.paths import bundled
-from kpis.render import atomic_write
+from kpis.paths import atomic_write, bundled
 from kpis.run import check_parameters, notebook_parameters, slugify
 
 
