@@ -15,7 +15,7 @@ PROBE = r"""
 import json, time
 t0 = time.perf_counter()
 import kpis
-from kpis.catalogue import library, load_targets
+from kpis.library import library, load_targets
 t1 = time.perf_counter()
 lib = library(); targets = load_targets()
 t2 = time.perf_counter()

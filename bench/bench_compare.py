@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kpis.compare import compare
+from kpis.comparison import compare
 from kpis.synthetic import cities
 
 

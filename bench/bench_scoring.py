@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from kpis.compute import points_table
+from kpis.library import points_table
 from kpis.scoring import score_frame
 
 QUALITY = ["Based on accurate measurements", "Extrapolated based on higher-level data", "Personal estimation"]

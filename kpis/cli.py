@@ -11,7 +11,7 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2
 
 
 def _catalogue(args: argparse.Namespace) -> int:
-    from .catalogue import catalogue_frame, load_targets
+    from .library import catalogue_frame, load_targets
 
     frame = catalogue_frame(load_targets(args.targets) if args.targets else None)
     cols = ["code", "name", "dimension", "sub_dimension", "category", "tier", "focus", "unit", "direction",
@@ -50,7 +50,7 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .validation import cli_validate
+    from .validation_report import cli_validate
 
     return cli_validate(args)
 
@@ -62,7 +62,7 @@ def _assess(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .compare import cli_compare
+    from .comparison import cli_compare
 
     return cli_compare(args)
 

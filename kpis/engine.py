@@ -58,7 +58,7 @@ WARM_IMPORTS = """
 import io, kpis.report, kpis.intake, kpis.scoring, kpis.recommend, matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as _plt
-kpis.catalogue.load_targets(); kpis.recommend.knowledge_base()
+kpis.library.load_targets(); kpis.recommend.knowledge_base()
 _fig = _plt.figure(figsize=(1, 1)); _fig.text(0.5, 0.5, "warm"); _fig.savefig(io.BytesIO(), format="png"); _plt.close(_fig)
 del _fig, _plt
 """

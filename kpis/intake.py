@@ -8,7 +8,6 @@ recomputed later from the inputs (`kpis.compute`), never taken from a cached for
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import math
 import re
@@ -17,36 +16,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import limits
+from . import limits, rules
 from . import template as T
-from .catalogue import library
-from .errors import UserError
+from .library import library
 from .models import normalise_code
 from .paths import sha256_file
-from .validation import Problem
+from .problems import Problem, ProblemCollector
 
-NOT_REPORTED_TOKENS = frozenset({"nr", "n/a", "na", "not reported", "not verified", "-", "--", "—", "none"})
 NUMBER_KEYS = ("numerator_value", "denominator_value", "final_value")
 FRAME_COLUMNS = ["code", "part", "numerator_value", "denominator_value", "final_value", "reported", "data_quality",
                  "data_origin", "source_name", "source_link", "comment", "sheet", "row"]
 CSV_REQUIRED = ("kpi_code", "input", "value")
 CSV_COLUMNS = ("kpi_code", "part", "input", "value", *T.TEXT_DATA_KEYS)
-_NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}([ \u00a0\u202f,]\d{3})+|\d+)(\.\d+)?$|^[+-]?\.\d+$")
-
-
-class SubmissionError(UserError):
-    """A submission that cannot be used; `.problems` lists every problem found (errors and warnings)."""
-
-    def __init__(self, file: str, problems: list[Problem]):
-        self.file = file
-        self.problems = list(problems)
-        errors = [p for p in self.problems if p.severity == "error"]
-        shown = "\n  ".join(str(p) for p in errors[:10])
-        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
-        super().__init__(
-            f"{file} cannot be used ({len(errors)} error{'s' if len(errors) != 1 else ''}):\n  {shown}{more}\n"
-            f"Run `ssc validate {file}` for the full list with warnings."
-        )
 
 
 @dataclass
@@ -89,42 +70,13 @@ class Submission:
         return self.cells.get((code, part, key)) or self.cells.get((code, part, "row"), "")
 
 
-def read_submission(path: str | Path) -> Submission:
-    """Read and check one file; raise SubmissionError listing every error when it cannot be used."""
-    from .validation import check_submission
-
-    path = Path(path)
-    sub, problems = load(path)
-    if sub is not None:
-        problems += check_submission(sub)
-    if sub is None or any(p.severity == "error" for p in problems):
-        raise SubmissionError(str(path), problems)
-    sub.problems = problems
-    return sub
-
-
 # ---------------------------------------------------------------- reading
-
-
-class _Collector:
-    def __init__(self, file: str):
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def add(self, severity: str, message: str, sheet: str = "", cell: str = "", kpi: str = "") -> None:
-        self.problems.append(Problem(severity, self.file, sheet, cell, kpi, message))
-
-    def error(self, message: str, sheet: str = "", cell: str = "", kpi: str = "") -> None:
-        self.add("error", message, sheet, cell, kpi)
-
-    def warning(self, message: str, sheet: str = "", cell: str = "", kpi: str = "") -> None:
-        self.add("warning", message, sheet, cell, kpi)
 
 
 def load(path: Path) -> tuple[Submission | None, list[Problem]]:
     """Read without judging values: (submission or None when unusable, problems found while reading)."""
     limits.assert_defusedxml()
-    out = _Collector(str(path))
+    out = ProblemCollector(str(path))
     try:
         kind = limits.check_file(path)
         digest = sha256_file(path)
@@ -177,7 +129,7 @@ def _rows(ws) -> list[tuple]:
     return list(ws.iter_rows(min_row=1, max_row=limits.MAX_ROWS + 1, max_col=limits.MAX_COLS, values_only=True))
 
 
-def _read_xlsx(path: Path, out: _Collector) -> Submission | None:
+def _read_xlsx(path: Path, out: ProblemCollector) -> Submission | None:
     import openpyxl
     from openpyxl.utils import get_column_letter
 
@@ -296,7 +248,7 @@ def _formula_cells(path: Path, part: str | None) -> dict[tuple[int, int], str]:
     return found
 
 
-def _read_version(ws, out: _Collector) -> str:
+def _read_version(ws, out: ProblemCollector) -> str:
     rows = list(ws.iter_rows(min_row=1, max_row=10, max_col=4, values_only=True))
     row, col = int(T.VERSION_CELL[1:]), ord(T.VERSION_CELL[0]) - ord("A")
     value = rows[row - 1][col] if len(rows) >= row and len(rows[row - 1]) > col else None
@@ -314,7 +266,7 @@ def _read_version(ws, out: _Collector) -> str:
     return version[:40]
 
 
-def _read_profile(ws, out: _Collector) -> CityProfile:
+def _read_profile(ws, out: ProblemCollector) -> CityProfile:
     sheet = T.SHEET_PROFILE
     values: dict[str, object] = {}
     for r, row in enumerate(_rows(ws)[: 200], start=1):
@@ -333,17 +285,13 @@ def _read_profile(ws, out: _Collector) -> CityProfile:
     return prof
 
 
-def _profile_value(spec: T.ProfileField, raw: object, cell: str, out: _Collector) -> object:
+def _profile_value(spec: T.ProfileField, raw: object, cell: str, out: ProblemCollector) -> object:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     sheet = cell.split("!")[0] if "!" in cell else ""
     if spec.kind == "text":
         return _text(raw)
-    num, bad = _number(raw)
-    if bad:
-        out.error(f"{spec.label} must be a number, found {_show(raw)}; type digits only (no units or text)",
-                  sheet=sheet, cell=cell)
-        return None
+    num = _read_number(raw, spec.label, out, sheet=sheet, cell=cell, warn_text=False)
     if num is None:
         return None
     if spec.kind == "year":
@@ -359,7 +307,7 @@ def _profile_value(spec: T.ProfileField, raw: object, cell: str, out: _Collector
     return num
 
 
-def _read_measures(ws, out: _Collector) -> dict[str, str]:
+def _read_measures(ws, out: ProblemCollector) -> dict[str, str]:
     known = {_norm_header(s): s for _, s, _ in T.sub_dimensions()}
     rows = _rows(ws)
     if not rows:
@@ -399,28 +347,25 @@ def _show(value: object) -> str:
     return repr(s[:40] + ("..." if len(s) > 40 else ""))
 
 
-def _number(value: object) -> tuple[float | None, bool]:
-    """(number or None when empty, True when the cell holds something that is not a number)."""
-    if value is None:
-        return None, False
-    if isinstance(value, bool) or isinstance(value, dt.datetime | dt.date | dt.time | dt.timedelta):
-        return None, True
-    if isinstance(value, int | float):
-        f = float(value)
-        return (None, True) if math.isnan(f) or math.isinf(f) else (f, False)
-    s = str(value).strip()
-    if not s or s.lower() in NOT_REPORTED_TOKENS:
-        return None, False
-    return None, True
-
-
-def _text_number(value: object) -> float | None:
-    """A number typed as text ('97.00', '95 424'): accepted with a warning, since the intent is clear."""
-    if not isinstance(value, str):
-        return None
-    s = value.strip()
-    if _NUMBER_TEXT.match(s):
-        return float(re.sub(r"[ \u00a0\u202f,]", "", s))
+def _read_number(raw: object, what: str, out: ProblemCollector, *, sheet: str, cell: str, kpi: str = "",
+                 warn_text: bool = True) -> float | None:
+    """A cell as a number by `rules.parse_number`, with the problem reported in the words of `what`."""
+    parsed = rules.parse_number(raw)
+    if parsed.status == "number":
+        if parsed.from_text and warn_text:
+            out.warning(f"{what} is stored as text ({_show(raw)}); read as {parsed.value:g}. Format the cell as a "
+                        "number", sheet=sheet, cell=cell, kpi=kpi)
+        return parsed.value
+    if parsed.status == "ambiguous":
+        out.error(f"{what} is {_show(raw)}, which could mean {str(raw).replace(',', '')} or "
+                  f"{str(raw).replace(',', '.')}; type the number without a thousands separator, with '.' for "
+                  "decimals", sheet=sheet, cell=cell, kpi=kpi)
+    elif parsed.status == "not_finite":
+        out.error(f"{what} is {_show(raw)}, which is not a finite number; type the figure itself", sheet=sheet,
+                  cell=cell, kpi=kpi)
+    elif parsed.status == "text":
+        out.error(f"{what} must be a number, found {_show(raw)}; type the figure without units or words (leave it "
+                  "empty when not reported)", sheet=sheet, cell=cell, kpi=kpi)
     return None
 
 
@@ -431,7 +376,7 @@ def _points() -> dict[tuple[str, str], dict]:
     return {(p["code"], p["part"]): p for p in T.data_points()}
 
 
-def _assemble(records: list[dict], out: _Collector, sheet: str, kind: str):
+def _assemble(records: list[dict], out: ProblemCollector, sheet: str, kind: str):
     """Turn raw rows (one per data point) into the frame of every catalogue point, reporting row-level problems."""
     points = _points()
     lib = library()
@@ -480,18 +425,8 @@ def _assemble(records: list[dict], out: _Collector, sheet: str, kind: str):
                             f"{_show(rec.get(fk))} was used. Check it, or type the figure itself", sheet=sheet,
                             cell=refs[fk], kpi=code)
         for nk in NUMBER_KEYS:
-            raw = rec.get(nk)
-            num, bad = _number(raw)
-            if bad:
-                as_text = _text_number(raw)
-                if as_text is not None:
-                    num = as_text
-                    out.warning(f"{T.DATA_HEADERS[nk]} is stored as text ({_show(raw)}); read as {as_text:g}. "
-                                "Format the cell as a number", sheet=sheet, cell=refs.get(nk, ""), kpi=code)
-                else:
-                    out.error(f"{T.DATA_HEADERS[nk]} must be a number, found {_show(raw)}; type the figure without "
-                              "units or words (leave it empty when not reported)", sheet=sheet,
-                              cell=refs.get(nk, ""), kpi=code)
+            num = _read_number(rec.get(nk), T.DATA_HEADERS[nk], out, sheet=sheet, cell=refs.get(nk, ""), kpi=code,
+                               warn_text=kind == "xlsx")
             row[nk] = math.nan if num is None else num
         for tk in T.TEXT_DATA_KEYS:
             raw = rec.get(tk)
@@ -520,7 +455,8 @@ def _assemble(records: list[dict], out: _Collector, sheet: str, kind: str):
 
 
 def _frame(by_point: dict, points: dict) -> pd.DataFrame:
-    from .compute import compute_frame, points_table
+    from .compute import compute_frame
+    from .library import points_table
 
     order = points_table()[["code", "part"]]
     rows = []
@@ -542,7 +478,7 @@ def _frame(by_point: dict, points: dict) -> pd.DataFrame:
 # ---------------------------------------------------------------- long CSV
 
 
-def _read_csv(path: Path, out: _Collector) -> Submission | None:
+def _read_csv(path: Path, out: ProblemCollector) -> Submission | None:
     """kpi_code,part,input,value[,data_quality,data_origin,source_name,source_link,comment]: one row per figure.
 
     `input` is a catalogue input name (e.g. households_total; shared by every data point that uses it unless
@@ -593,7 +529,7 @@ def _read_csv(path: Path, out: _Collector) -> Submission | None:
                     out.error(f"unknown profile field {_show(inp)}; use one of "
                               + ", ".join(f.key for f in T.PROFILE_FIELDS), cell=where)
                 else:
-                    profile[spec.key] = _profile_value(spec, _csv_number_or_text(value), where, out)
+                    profile[spec.key] = _profile_value(spec, value, where, out)
                 continue
             if code_raw.lower() == "measures":
                 name = known_sub.get(_norm_header(get.get("part") or inp))
@@ -635,7 +571,7 @@ def _read_csv(path: Path, out: _Collector) -> Submission | None:
                     break
                 rec = per_point.setdefault(key, {"code": code, "part": key[1], "_row": line_no,
                                                  "_cells": {"row": where}})
-                rec[slot] = _csv_number_or_text(value)
+                rec[slot] = value
                 rec["_cells"][slot] = where
                 for tk in T.TEXT_DATA_KEYS:
                     if get.get(tk):
@@ -652,15 +588,6 @@ def _read_csv(path: Path, out: _Collector) -> Submission | None:
     data, cells = _assemble(records, out, "", "csv")
     prof = CityProfile(**{k: v for k, v in profile.items() if v is not None})
     return Submission(path, prof, "csv", "", measures, data, cells=cells, kind="csv")
-
-
-def _csv_number_or_text(value: str) -> object:
-    try:
-        f = float(value)
-    except ValueError:
-        as_text = _text_number(value)
-        return value if as_text is None else as_text
-    return f if math.isfinite(f) else value
 
 
 def _decode_csv(raw: bytes) -> str:

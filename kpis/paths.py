@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
+import unicodedata
 from importlib import resources
 from pathlib import Path
 
@@ -63,3 +65,19 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_NOT_DECOMPOSED = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss",
+                                 "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ı": "i"})
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def slugify(name: str, fallback: str = "city") -> str:
+    """A safe folder name for a city: ASCII letters, digits and '-', no '..', no separators, no reserved names."""
+    ascii_name = unicodedata.normalize("NFKD", str(name).translate(_NOT_DECOMPOSED)).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
+    if not slug:
+        slug = fallback
+    if slug in WINDOWS_RESERVED or slug.split("-")[0] in WINDOWS_RESERVED:
+        slug = f"city-{slug}"
+    return slug

@@ -32,8 +32,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .catalogue import CatalogueError, Library, _data_dir, _explain, _read_yaml, library
 from .errors import UserError
+from .library import CatalogueError, Library, _data_dir, _explain, _read_yaml, library
 
 Band = Literal["<33", "33-66", "66-95", "95+"]
 BANDS: tuple[str, ...] = ("<33", "33-66", "66-95", "95+")

@@ -113,10 +113,10 @@ class CityReport:
     @classmethod
     def build(cls, submission: str | Path | None = None, targets: str | Path | None = None,
               decimal_separator: str = ".") -> CityReport:
-        from .catalogue import load_targets
-        from .intake import read_submission
+        from .library import load_targets
         from .recommend import recommend
         from .scoring import score
+        from .validation import read_submission
 
         sub = read_submission(Path(submission) if submission else demo_city())
         results = score(sub, targets=load_targets(targets) if targets else None)
@@ -180,7 +180,7 @@ class CityReport:
         return HTMLBlock(render_section("context", rows=rows, measures_count=measures))
 
     def method(self) -> HTMLBlock:
-        from .catalogue import CATALOGUE_VERSION
+        from .library import CATALOGUE_VERSION
 
         k = self.kpis
         return HTMLBlock(render_section(

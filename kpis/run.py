@@ -13,37 +13,19 @@ import hashlib
 import json
 import multiprocessing
 import os
-import re
 import sys
 import time
-import unicodedata
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import __version__
 from .errors import UserError
-from .paths import atomic_write, bundled, demo_city, sha256_file
+from .paths import atomic_write, bundled, demo_city, sha256_file, slugify
 from .render import PdfUnavailable
 
 NOTEBOOK = "city_assessment.ipynb"
 KERNEL = "python3"
-_NOT_DECOMPOSED = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss",
-                                 "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ı": "i"})
-WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
-
-
-def slugify(name: str, fallback: str = "city") -> str:
-    """A safe folder name for a city: ASCII letters, digits and '-', no '..', no separators, no reserved names."""
-    ascii_name = unicodedata.normalize("NFKD", str(name).translate(_NOT_DECOMPOSED)).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60].strip("-")
-    if not slug:
-        slug = fallback
-    if slug in WINDOWS_RESERVED or slug.split("-")[0] in WINDOWS_RESERVED:
-        slug = f"city-{slug}"
-    return slug
-
-
 def code_fingerprint() -> str:
     """Hash of everything that shapes a report: the package's code and data, the notebook and the templates."""
     h = hashlib.sha256(__version__.encode())
@@ -201,9 +183,10 @@ class BatchResult:
 def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
              taken: set[str], decimal_separator: str = "."):
     """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title)."""
-    from .catalogue import CATALOGUE_VERSION
-    from .intake import SubmissionError, read_submission
+    from .library import CATALOGUE_VERSION
+    from .problems import SubmissionError
     from .scoring import score
+    from .validation import read_submission
 
     run = CityRun(input=str(path), catalogue_version=CATALOGUE_VERSION, target_set=targets.label)
     t0 = time.perf_counter()
@@ -282,7 +265,7 @@ def assess(
     """
     if decimal_separator not in {".", ","}:
         raise UserError(f"decimal separator {decimal_separator!r}: use '.' or ','")
-    from .catalogue import load_targets
+    from .library import load_targets
 
     files = [Path(f) for f in files] if files else [demo_city()]
     own_pool = executor is None

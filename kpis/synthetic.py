@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .catalogue import library, load_targets
-from .compute import points_table
+from .library import library, load_targets, points_table
 
 REGIONS = ("Africa", "Americas", "Asia", "Europe", "Oceania")  # UN M49 regions
 COUNTRY = "Invented"

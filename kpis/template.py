@@ -17,8 +17,8 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .catalogue import CATALOGUE_VERSION, library
 from .errors import UserError
+from .library import CATALOGUE_VERSION, library
 from .paths import atomic_write
 
 # ---------------------------------------------------------------- layout shared with kpis.intake
@@ -155,6 +155,7 @@ def data_points() -> list[dict]:
                     "unit": unit,
                     "definition": kpi.definition,
                     "kind": formula.kind,
+                    "formula": formula,
                     "numerator": formula.numerator,
                     "denominator": formula.denominator,
                     "numerator_label": num_label,

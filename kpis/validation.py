@@ -1,26 +1,25 @@
 """Every problem of a submission, each with its cell and a fix, like a frictionless report (never just the first).
 
 `validate(path)` never raises on bad content: a refused or unreadable file is itself a problem in the list.
-`ssc validate` prints the list, exits 1 when any error is found, and can write an HTML report and an annotated
-copy of each workbook (never over the original).
+`read_submission(path)` reads, checks and raises `SubmissionError` (with every problem) when a file cannot be used.
+The checks of values are named steps (`check_submission`); formulas and number rules come from `kpis.rules`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
-import io
 import math
-import re
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .intake import Submission
-
-Severity = Literal["error", "warning"]
+from . import rules
+from .intake import Submission, load
+from .library import library
+from .models import Input
+from .problems import Problem, Severity, SubmissionError
+from .template import PROFILE_FIELDS, SHEET_PROFILE, data_points
 
 PLAUSIBLE_FIRST_YEAR = 1990
 FINAL_TOLERANCE = 0.005  # relative gap between a typed final value and the computed one that is reported
@@ -29,28 +28,20 @@ POPULATION_INPUTS = ("population", "city_population", "inhabitants_total")
 HOUSEHOLD_INPUTS = ("households_total",)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One problem: where it is (file, sheet, cell such as 'Data!F23'), which KPI, and what to do about it."""
-
-    severity: Severity
-    file: str
-    sheet: str
-    cell: str
-    kpi_code: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.cell or self.sheet
-        loc = f"{self.file} {where}".strip()
-        kpi = f" [{self.kpi_code}]" if self.kpi_code else ""
-        return f"{self.severity.upper()}: {loc}{kpi}: {self.message}"
+def read_submission(path: str | Path) -> Submission:
+    """Read and check one file; raise SubmissionError listing every error when it cannot be used."""
+    path = Path(path)
+    sub, problems = load(path)
+    if sub is not None:
+        problems += check_submission(sub)
+    if sub is None or any(p.severity == "error" for p in problems):
+        raise SubmissionError(str(path), problems)
+    sub.problems = problems
+    return sub
 
 
 def validate(path: str | Path) -> list[Problem]:
     """Every problem of one file (errors first, then warnings, each in file order)."""
-    from .intake import load
-
     path = Path(path)
     try:
         sub, problems = load(path)
@@ -69,12 +60,23 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
-def check_submission(sub: Submission) -> list[Problem]:
-    """Value checks on a read submission: ranges, ratios, composites, final values, profile plausibility."""
-    from .catalogue import library
-    from .compute import PARTS_SUM_TOLERANCE
-    from .template import data_points
+# ---------------------------------------------------------------- the checks, one step per kind of problem
 
+Add = Callable[[Severity, str, str, str, str], None]
+
+
+@dataclass
+class _Checks:
+    """What the row checks share: where to report, and what earlier rows established."""
+
+    sub: Submission
+    add: Add
+    values: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))  # code -> part -> value
+    shared: dict[tuple[str, str], dict[float, str]] = field(default_factory=lambda: defaultdict(dict))
+
+
+def check_submission(sub: Submission) -> list[Problem]:
+    """Value checks on a read submission: profile, input ranges, formulas, final values, composites."""
     out: list[Problem] = []
     file = str(sub.path)
 
@@ -83,140 +85,170 @@ def check_submission(sub: Submission) -> list[Problem]:
         sheet = cell.split("!")[0] if "!" in cell else ""
         out.append(Problem(severity, file, sheet, cell, code, message))
 
+    checks = _Checks(sub, add)
     _check_profile(sub, add)
-    lib = library()
     specs = {(p["code"], p["part"]): p for p in data_points()}
-    values: dict[str, dict[str, float]] = defaultdict(dict)
-    shared: dict[tuple[str, str], dict[float, str]] = defaultdict(dict)
-    prof = sub.profile
     for rec in sub.data.itertuples(index=False):
-        code, part = rec.code, rec.part
-        spec = specs.get((code, part))
-        if spec is None:
+        spec = specs.get((rec.code, rec.part))
+        if spec is not None:
+            _check_row(checks, spec, rec)
+    _check_shared_inputs(checks, file, out)
+    _check_composites(checks)
+    return out
+
+
+def _check_row(checks: _Checks, spec: dict, rec) -> None:
+    """One data point: its inputs, the value they give, the typed final value, and its data quality."""
+    code, part = rec.code, rec.part
+    inputs_ok = _check_inputs(checks, spec, rec)
+    computed, formula_ok = _check_formula(checks, spec, rec, inputs_ok)
+    final_ok = _check_final_value(checks, spec, rec, computed)
+    final = rec.final_value
+    usable_final = not math.isnan(final) and inputs_ok and formula_ok and final_ok
+    value = computed if not math.isnan(computed) else (final if usable_final else math.nan)
+    if not math.isnan(value):
+        checks.values[code][part] = value
+        if not rec.data_quality:
+            checks.add("warning", code, part, "data_quality",
+                       f"{_label(code, part)} is reported without a data-quality level; choose one of the six levels "
+                       "from the list")
+
+
+def _label(code: str, part: str) -> str:
+    return f"{code}{' ' + part if part else ''}"
+
+
+def _check_inputs(checks: _Checks, spec: dict, rec) -> bool:
+    """Each input against its allowed range, whole counts, and the population/households of the profile."""
+    code, part, prof = rec.code, rec.part, checks.sub.profile
+    ok = True
+    for which, value in (("numerator", rec.numerator_value), ("denominator", rec.denominator_value)):
+        ispec: Input | None = spec[f"{which}_spec"]
+        if math.isnan(value) or ispec is None:
             continue
-        label = f"{code}{' ' + part if part else ''}"
-        num, den, final = rec.numerator_value, rec.denominator_value, rec.final_value
-        has_num, has_den, has_final = not math.isnan(num), not math.isnan(den), not math.isnan(final)
-        ok = True
-        for which, value, present in (("numerator", num, has_num), ("denominator", den, has_den)):
-            ispec = spec[f"{which}_spec"]
-            if not present or ispec is None:
-                continue
-            name = spec[which]
-            shared[(code, name)].setdefault(value, sub.cell(code, part, f"{which}_value"))
-            if ispec.min is not None and value < ispec.min:
-                ok = False
-                what = "a count or amount, so it cannot be negative" if ispec.min == 0 else f"at least {ispec.min:g}"
-                add("error", code, part, f"{which}_value",
-                    f"{ispec.label} is {_fmt(value)}, but it is {what}; correct the figure")
-            elif ispec.max is not None and value > ispec.max:
-                ok = False
-                add("error", code, part, f"{which}_value",
-                    f"{ispec.label} is {_fmt(value)}, above the largest possible {ispec.max:g}; correct the figure")
-            elif ispec.integer and value != int(value):
-                add("warning", code, part, f"{which}_value",
-                    f"{ispec.label} is {_fmt(value)}, but it counts whole {ispec.unit}; check the figure")
-            if name in POPULATION_INPUTS and prof.population and abs(value / prof.population - 1) > PROFILE_TOLERANCE:
-                add("warning", code, part, f"{which}_value",
-                    f"{ispec.label} ({_fmt(value)}) differs by more than {PROFILE_TOLERANCE:.0%} from the population "
-                    f"in the Profile ({_fmt(prof.population)}); use the same figure everywhere or explain it in "
-                    "the comment")
-            if name in HOUSEHOLD_INPUTS and prof.households and abs(value / prof.households - 1) > PROFILE_TOLERANCE:
-                add("warning", code, part, f"{which}_value",
-                    f"{ispec.label} ({_fmt(value)}) differs by more than {PROFILE_TOLERANCE:.0%} from the households "
-                    f"in the Profile ({_fmt(prof.households)}); use the same figure everywhere")
-        computed = math.nan
-        kind = spec["kind"]
-        if kind == "yes_no" and has_num:
-            n = spec["n_criteria"]
-            if num != int(num) or num > n:
-                ok = False
-                add("error", code, part, "numerator_value",
-                    f"criteria met must be a whole number from 0 to {n}, found {_fmt(num)}")
-            elif ok:
-                computed = 100.0 * num / n
-        elif kind == "value" and has_num and ok:
-            computed = num
-        elif kind == "ratio":
-            if has_num and has_den:
-                nspec, dspec = spec["numerator_spec"], spec["denominator_spec"]
-                if den == 0:
-                    ok = False
-                    add("error", code, part, "denominator_value",
-                        f"{dspec.label} is 0, so the KPI cannot be computed; enter the real total or leave the row "
-                        "empty")
-                elif ok:
-                    formula = _formula(spec)
-                    if formula.numerator_le_denominator and num > den:
-                        ok = False
-                        add("error", code, part, "numerator_value",
-                            f"{nspec.label} ({_fmt(num)}) is larger than {dspec.label} ({_fmt(den)}), which cannot "
-                            "happen for this KPI; check that both figures cover the same area and year")
-                    else:
-                        computed = num / den * formula.multiplier
-            elif (has_num or has_den) and not has_final:
-                given, absent = ("numerator", "denominator") if has_num else ("denominator", "numerator")
-                add("warning", code, part, f"{absent}_value",
-                    f"{label}: the {given} is given but the {absent} is empty, so the KPI counts as not reported; "
-                    f"fill in the {absent} (or the final value)")
-        lo, hi = spec["value_range"]
-        unit = spec["unit"]
-        if not math.isnan(computed):
-            if (lo is not None and computed < lo) or (hi is not None and computed > hi):
-                add("error", code, part, "numerator_value",
-                    f"the inputs give {computed:.4g} {unit}, outside the possible range {_range(lo, hi)}; check the "
-                    "numerator and denominator and their units")
-        if has_final:
-            if (lo is not None and final < lo) or (hi is not None and final > hi):
-                ok = False
-                add("error", code, part, "final_value",
-                    f"the final value {_fmt(final)} {unit} is outside the possible range {_range(lo, hi)}"
-                    + ("; percentages go from 0 to 100" if unit.startswith("%") and hi == 100 else ""))
-            elif not math.isnan(computed):
-                gap = abs(final - computed)
-                if gap > max(FINAL_TOLERANCE * abs(computed), 0.01):
-                    add("warning", code, part, "final_value",
-                        f"the final value {_fmt(final)} disagrees with {computed:.4g} computed from the inputs; "
-                        "the computed value is used. Correct the inputs or clear the final value")
-        value = computed if not math.isnan(computed) else (final if has_final and ok else math.nan)
-        if not math.isnan(value):
-            values[code][part] = value
-            if not rec.data_quality:
-                add("warning", code, part, "data_quality",
-                    f"{label} is reported without a data-quality level; choose one of the six levels from the list")
-    for (code, name), seen in shared.items():
+        name, key = spec[which], f"{which}_value"
+        checks.shared[(code, name)].setdefault(value, checks.sub.cell(code, part, key))
+        if ispec.min is not None and value < ispec.min:
+            ok = False
+            what = "a count or amount, so it cannot be negative" if ispec.min == 0 else f"at least {ispec.min:g}"
+            checks.add("error", code, part, key, f"{ispec.label} is {_fmt(value)}, but it is {what}; correct the figure")
+        elif ispec.max is not None and value > ispec.max:
+            ok = False
+            checks.add("error", code, part, key,
+                       f"{ispec.label} is {_fmt(value)}, above the largest possible {ispec.max:g}; correct the figure")
+        elif ispec.integer and value != int(value):
+            checks.add("warning", code, part, key,
+                       f"{ispec.label} is {_fmt(value)}, but it counts whole {ispec.unit}; check the figure")
+        for names, total, what in ((POPULATION_INPUTS, prof.population, "population"),
+                                   (HOUSEHOLD_INPUTS, prof.households, "households")):
+            if name in names and total and abs(value / total - 1) > PROFILE_TOLERANCE:
+                checks.add("warning", code, part, key,
+                           f"{ispec.label} ({_fmt(value)}) differs by more than {PROFILE_TOLERANCE:.0%} from the "
+                           f"{what} in the Profile ({_fmt(total)}); use the same figure everywhere"
+                           + (" or explain it in the comment" if what == "population" else ""))
+    return ok
+
+
+def _check_formula(checks: _Checks, spec: dict, rec, inputs_ok: bool) -> tuple[float, bool]:
+    """The value the inputs give (`rules.evaluate`), with its fault explained in this KPI's words."""
+    code, part = rec.code, rec.part
+    num, den, final = rec.numerator_value, rec.denominator_value, rec.final_value
+    kind = spec["kind"]
+    formula = spec["formula"]
+    if math.isnan(num) and math.isnan(den):
+        return math.nan, True
+    if kind == "ratio" and (math.isnan(num) or math.isnan(den)):
+        if math.isnan(final):
+            given, absent = ("numerator", "denominator") if not math.isnan(num) else ("denominator", "numerator")
+            checks.add("warning", code, part, f"{absent}_value",
+                       f"{_label(code, part)}: the {given} is given but the {absent} is empty, so the KPI counts as "
+                       f"not reported; fill in the {absent} (or the final value)")
+        return math.nan, True
+    if math.isnan(num):
+        return math.nan, True
+    value, fault = rules.evaluate_one(kind, num, den, formula.multiplier, spec["n_criteria"] or math.nan,
+                                      formula.numerator_le_denominator)
+    nspec, dspec = spec["numerator_spec"], spec["denominator_spec"]
+    if fault == "criteria":
+        checks.add("error", code, part, "numerator_value",
+                   f"criteria met must be a whole number from 0 to {spec['n_criteria']}, found {_fmt(num)}")
+        return math.nan, False
+    if fault == "zero_denominator":
+        checks.add("error", code, part, "denominator_value",
+                   f"{dspec.label} is 0, so the KPI cannot be computed; enter the real total or leave the row empty")
+        return math.nan, False
+    if not inputs_ok:
+        return math.nan, True  # the range errors above already explain it
+    if fault == "numerator_above_denominator":
+        checks.add("error", code, part, "numerator_value",
+                   f"{nspec.label} ({_fmt(num)}) is larger than {dspec.label} ({_fmt(den)}), which cannot happen for "
+                   "this KPI; check that both figures cover the same area and year")
+        return math.nan, False
+    if fault == "not_finite":
+        checks.add("error", code, part, "numerator_value",
+                   "the inputs give a result too large to be a number; check the numerator and denominator")
+        return math.nan, False
+    if fault:
+        return math.nan, True
+    lo, hi = spec["value_range"]
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        checks.add("error", code, part, "numerator_value",
+                   f"the inputs give {value:.4g} {spec['unit']}, outside the possible range {_range(lo, hi)}; check "
+                   "the numerator and denominator and their units")
+    return value, True
+
+
+def _check_final_value(checks: _Checks, spec: dict, rec, computed: float) -> bool:
+    """A typed final value: inside the possible range, and close to the computed one when both exist."""
+    final = rec.final_value
+    if math.isnan(final):
+        return True
+    lo, hi = spec["value_range"]
+    unit = spec["unit"]
+    if (lo is not None and final < lo) or (hi is not None and final > hi):
+        checks.add("error", rec.code, rec.part, "final_value",
+                   f"the final value {_fmt(final)} {unit} is outside the possible range {_range(lo, hi)}"
+                   + ("; percentages go from 0 to 100" if unit.startswith("%") and hi == 100 else ""))
+        return False
+    if not math.isnan(computed) and abs(final - computed) > max(FINAL_TOLERANCE * abs(computed), 0.01):
+        checks.add("warning", rec.code, rec.part, "final_value",
+                   f"the final value {_fmt(final)} disagrees with {computed:.4g} computed from the inputs; the "
+                   "computed value is used. Correct the inputs or clear the final value")
+    return True
+
+
+def _check_shared_inputs(checks: _Checks, file: str, out: list[Problem]) -> None:
+    """An input shared by the rows of one KPI (e.g. its population) must be the same figure in each."""
+    for (code, name), seen in checks.shared.items():
         if len(seen) > 1:
             cells = ", ".join(f"{_fmt(v)} in {c}" for v, c in seen.items())
             first_cell = next(iter(seen.values()))
             out.append(Problem("warning", file, first_cell.split("!")[0] if "!" in first_cell else "", first_cell,
                                code, f"{name} should be the same figure in every row of {code}, found {cells}"))
-    for code, parts in values.items():
+
+
+def _check_composites(checks: _Checks) -> None:
+    """Composite KPIs: shares that must add up (`rules.parts_sum_gap`), levels that must descend."""
+    lib = library()
+    for code, parts in checks.values.items():
         kpi = lib.by_code[code]
-        if not kpi.is_composite:
-            continue
         rule = kpi.formula
+        if rule.kind != "composite":
+            continue
         names = [p.name for p in kpi.parts]
-        if getattr(rule, "parts_sum", None) is not None and all(n in parts for n in names):
+        if rule.parts_sum is not None and all(n in parts for n in names):
             total = sum(parts[n] for n in names)
-            if abs(total - rule.parts_sum) > PARTS_SUM_TOLERANCE:
-                add("error", code, names[0], "row",
-                    f"the shares of {code} add up to {total:.1f} %, not {rule.parts_sum:g} % (± "
-                    f"{PARTS_SUM_TOLERANCE:g}); check that every {', '.join(names)} figure uses the same total")
-        if getattr(rule, "parts_order", None) == "descending":
-            present = [n for n in names if n in parts]
-            for a, b in zip(present, present[1:], strict=False):
-                if parts[b] > parts[a] + 1e-9:
-                    add("error", code, b, "row",
-                        f"{b} ({parts[b]:.4g}) cannot exceed {a} ({parts[a]:.4g}): what gets {b} treatment has had "
-                        f"{a} treatment too; check both figures")
-    return out
-
-
-def _formula(spec: dict):
-    kpi = spec["kpi"]
-    if spec["part"]:
-        return next(p.formula for p in kpi.parts if p.name == spec["part"])
-    return kpi.formula
+            if rules.parts_sum_gap(total, rule.parts_sum):
+                checks.add("error", code, names[0], "row",
+                           f"the shares of {code} add up to {total:.1f} %, not {rule.parts_sum:g} % (± "
+                           f"{rules.PARTS_SUM_TOLERANCE:g}); check that every {', '.join(names)} figure uses the "
+                           "same total")
+        if rule.parts_order == "descending":
+            present = [(n, parts[n]) for n in names if n in parts]
+            for a, va, b, vb in rules.parts_order_breaks(present):
+                checks.add("error", code, b, "row",
+                           f"{b} ({vb:.4g}) cannot exceed {a} ({va:.4g}): what gets {b} treatment has had {a} "
+                           "treatment too; check both figures")
 
 
 def _range(lo: float | None, hi: float | None) -> str:
@@ -225,9 +257,7 @@ def _range(lo: float | None, hi: float | None) -> str:
     return f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
 
 
-def _check_profile(sub: Submission, add) -> None:
-    from .template import PROFILE_FIELDS, SHEET_PROFILE
-
+def _check_profile(sub: Submission, add: Add) -> None:
     where = ""
     hint = " (in a CSV: a row such as 'profile,,{key},...')" if sub.kind == "csv" else ""
     rows = {f.key: f"{SHEET_PROFILE}!B{i}" for i, f in enumerate(PROFILE_FIELDS, start=2)} if sub.kind == "xlsx" \
@@ -248,123 +278,3 @@ def _check_profile(sub: Submission, add) -> None:
         add("warning", "", "", rows.get("population", where),
             "the population is empty; it is needed to check the per-inhabitant figures"
             + hint.format(key="population"))
-
-
-# ---------------------------------------------------------------- command line
-
-
-def cli_validate(args) -> int:
-    """`ssc validate FILE… [--html OUT.html] [--annotate DIR]`: exit 0 without errors, 1 otherwise."""
-    results: list[tuple[Path, list[Problem]]] = []
-    for path in args.files:
-        problems = validate(path)
-        results.append((Path(path), problems))
-        n_err = sum(p.severity == "error" for p in problems)
-        n_warn = len(problems) - n_err
-        status = "OK" if not n_err else "NOT USABLE"
-        print(f"{path}: {status} - {n_err} error(s), {n_warn} warning(s)")
-        for p in problems:
-            print(f"  {p}")
-    if getattr(args, "html", None):
-        _write_atomic(Path(args.html), report_html(results).encode("utf-8"), [p for p, _ in results])
-        print(f"HTML report written to {args.html}")
-    if getattr(args, "annotate", None):
-        used: set[str] = set()
-        for path, problems in results:
-            name = path.stem
-            n = 2
-            while name in used:  # two inputs called 'city.xlsx' from different folders keep both copies
-                name, n = f"{path.stem}-{n}", n + 1
-            used.add(name)
-            print(annotate(path, problems, Path(args.annotate), name=name))
-    return 1 if any(p.severity == "error" for _, ps in results for p in ps) else 0
-
-
-def report_html(results: list[tuple[Path, list[Problem]]]) -> str:
-    """A self-contained page; every string from a submission is escaped."""
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Submission check</title><style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-        ".error{background:#f8d7da}.warning{background:#fff3cd}.ok{color:#155724}</style></head><body>",
-        "<h1>Submission check</h1>",
-    ]
-    for path, problems in results:
-        n_err = sum(p.severity == "error" for p in problems)
-        parts.append(f"<h2>{e(str(path))}</h2>")
-        verdict = "usable" if not n_err else "not usable until the errors are fixed"
-        parts.append(f"<p class='{'ok' if not n_err else 'error'}'>{n_err} error(s), "
-                     f"{len(problems) - n_err} warning(s): {verdict}.</p>")
-        if problems:
-            parts.append("<table><tr><th>Severity</th><th>Cell</th><th>KPI</th><th>What to do</th></tr>")
-            for p in problems:
-                parts.append(f"<tr class='{e(p.severity)}'><td>{e(p.severity)}</td><td>{e(p.cell or p.sheet)}</td>"
-                             f"<td>{e(p.kpi_code)}</td><td>{e(p.message)}</td></tr>")
-            parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-def _write_atomic(out: Path, data: bytes, inputs: list[Path]) -> None:
-    from .errors import UserError
-    from .paths import atomic_write
-
-    for src in inputs:
-        if out.exists() and src.exists() and out.resolve() == src.resolve():
-            raise UserError(f"{out} is one of the files being checked; choose another output name")
-    atomic_write(out, data)
-
-
-_CELL = re.compile(r"^(?P<sheet>[^!]+)!(?P<ref>[A-Z]{1,3}[0-9]{1,7})$")
-ANNOTATE_MAX_BYTES = 5 * 1024 * 1024
-
-
-def annotate(path: Path, problems: list[Problem], out_dir: Path, name: str | None = None) -> str:
-    """Write '<name>.checked.xlsx' into out_dir with problem cells highlighted and explained; the original is
-    only read. Returns a line for the user."""
-    from openpyxl import load_workbook
-    from openpyxl.comments import Comment
-    from openpyxl.styles import PatternFill
-
-    from . import limits
-
-    try:
-        if limits.check_file(path) != "xlsx":
-            return f"{path}: no annotated copy (only workbooks can be annotated; CSV problems are listed by row)"
-    except limits.Refused as exc:
-        return f"{path}: no annotated copy ({exc})"
-    if path.stat().st_size > ANNOTATE_MAX_BYTES:
-        return f"{path}: no annotated copy (file above {ANNOTATE_MAX_BYTES // 2**20} MB)"
-    out = out_dir / f"{name or path.stem}.checked.xlsx"
-    if out.exists() and out.resolve() == path.resolve():
-        return f"{path}: no annotated copy (the output would overwrite the original)"
-    try:
-        wb = load_workbook(path, read_only=False, data_only=False, keep_links=False, keep_vba=False)
-    except Exception as exc:  # noqa: BLE001 - the problem list already explains the file
-        return f"{path}: no annotated copy (the workbook cannot be opened: {type(exc).__name__})"
-    fills = {"error": PatternFill("solid", fgColor="F4B6B6"), "warning": PatternFill("solid", fgColor="FFE699")}
-    notes: dict[tuple[str, str], list[Problem]] = defaultdict(list)
-    for p in problems:
-        m = _CELL.match(p.cell or "")
-        if m and m["sheet"] in wb.sheetnames:
-            notes[(m["sheet"], m["ref"])].append(p)
-        elif p.sheet in wb.sheetnames:
-            notes[(p.sheet, "A1")].append(p)
-        else:
-            notes[(wb.sheetnames[0], "A1")].append(p)
-    for (sheet, ref), ps in notes.items():
-        cell = wb[sheet][ref]
-        worst = "error" if any(p.severity == "error" for p in ps) else "warning"
-        cell.fill = fills[worst]
-        text = "\n".join(f"{p.severity.upper()}: {p.message}" for p in ps)[:2000]
-        cell.comment = Comment(text, "ssc validate", width=320, height=160)
-    from .paths import atomic_write
-
-    buf = io.BytesIO()
-    try:
-        wb.save(buf)
-    finally:
-        wb.close()
-    atomic_write(out, buf.getvalue())
-    return f"{path}: annotated copy written to {out}"

@@ -168,7 +168,7 @@ def test_a_city_that_runs_too_long_is_stopped_and_the_batch_goes_on(tmp_path):
     result = assess([fast, slow], out=tmp_path / "r", notebook=slow_nb, timeout=8, progress=False, jobs=2)
     assert __import__("time").perf_counter() - t0 < 45
     status = {Path(r.input).name: r for r in result.runs}
-    assert status[fast.name].status == "ok"
+    assert status[fast.name].status == "ok", status[fast.name]
     assert status[slow.name].status == "failed" and "time" in status[slow.name].reason.lower()
     assert result.exit_code == 1
 

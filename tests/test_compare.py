@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import kpis
-from kpis.compare import CompareError, Comparison, compare, progress_status
+from kpis.comparison import CompareError, Comparison, compare, progress_status
 from kpis.synthetic import cities
 
 # Five KPIs with targets (default target set): three higher-is-better, two lower-is-better.
@@ -74,7 +75,7 @@ def test_table_and_peers_by_region():
 
 
 def test_population_bands_follow_oecd_classes():
-    from kpis.compare import population_band
+    from kpis.comparison import population_band
 
     got = population_band(pd.Series([30_000, 50_000, 499_999, 1_500_000, np.nan])).tolist()
     assert got[0] == "under 50 000"
@@ -202,7 +203,8 @@ def test_comparison_progress_between_years():
 
 
 def test_accepts_results_objects_and_saved_results(tmp_path):
-    from kpis.scoring import Results, score_frame
+    from kpis.results import Results
+    from kpis.scoring import score_frame
 
     data = cities(3, seed=1)
     res = score_frame(data[["city", "year", "code", "part", "value", "reported"]])
@@ -253,9 +255,11 @@ def test_html_is_escaped_with_band_colours():
     assert "<script" not in r._repr_html_()
 
 
-def test_package_level_compare_stays_callable():
-    module = importlib.import_module("kpis.compare")
-    assert callable(kpis.compare) and callable(module)
+def test_package_level_compare_and_catalogue_are_plain_functions():
+    importlib.import_module("kpis.comparison")
+    importlib.import_module("kpis.library")
+    assert inspect.isfunction(kpis.compare) and inspect.isfunction(kpis.catalogue)
+    assert len(kpis.catalogue()) == 91
     comp = kpis.compare(frame([("A", 2022, HOUSEHOLD_INTERNET, 100)]))
     assert comp.cities == ["A"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import kpis
-from kpis.catalogue import library, load_targets
 from kpis.compute import ComputationError, compute
-from kpis.scoring import achievement, band_of
+from kpis.library import library, load_targets
+from kpis.rules import achievement, band_of
 
 PLACEHOLDERS = ("TO WRITE", "to write", "ZERO-TARGET", "TBD", "TODO", "SOURCE")
 ENVIRONMENT = [k for k in library() if k.dimension == "Environment"]

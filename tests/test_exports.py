@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from kpis.export import neutralise, protect, restore
-from kpis.scoring import Results, ScoringError, score
+from kpis.results import Results, ScoringError
+from kpis.scoring import score
 
 EVIL = '=HYPERLINK("http://x","y")'
 BROADBAND = "EC: ICT: ICT: 2C"

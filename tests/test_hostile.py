@@ -19,9 +19,9 @@ import openpyxl
 import pytest
 
 from kpis import paths, read_submission, validate
-from kpis.intake import Submission, SubmissionError
+from kpis.intake import Submission
+from kpis.problems import Problem, SubmissionError
 from kpis.template import SHEET_DATA, column_letter
-from kpis.validation import Problem
 
 TIMEOUT_S = 10
 DATA_PART = "xl/worksheets/sheet3.xml"  # the Data sheet of an openpyxl-written template (checked below)

@@ -12,8 +12,10 @@ import pytest
 import yaml
 
 from kpis import cli, paths, read_submission, validate
-from kpis.compute import compute_frame, points_table
-from kpis.intake import FRAME_COLUMNS, SubmissionError
+from kpis.compute import compute_frame
+from kpis.intake import FRAME_COLUMNS
+from kpis.library import points_table
+from kpis.problems import SubmissionError
 from kpis.template import SHEET_DATA, SHEET_MEASURES, SHEET_PROFILE, column_letter, write_template
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -96,7 +98,7 @@ def test_bundled_demo_city_is_complete_and_invented(demo_spec):
 
 
 def test_bundled_demo_city_has_a_mix_of_bands():
-    from kpis.catalogue import load_targets
+    from kpis.library import load_targets
 
     sub = read_submission(paths.demo_city())
     values = compute_frame(sub.data).merge(points_table()[["code", "part", "direction"]], on=["code", "part"])

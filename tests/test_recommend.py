@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pytest
 
-from kpis.catalogue import library
 from kpis.errors import UserError
+from kpis.library import library
 from kpis.recommend import (
     data_collection_plan,
     executive_summary,

@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from kpis.catalogue import CatalogueError, _data_dir, library
+from kpis.library import CatalogueError, _data_dir, library
 from kpis.recommend import BANDS, collect_action, knowledge_base, load_knowledge_base, sdg_ref_exists
 
 KB_PATH = _data_dir() / "recommendations.yaml"

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpis.catalogue import CatalogueError, Targets, load_targets
-from kpis.compute import points_table
 from kpis.errors import UserError
+from kpis.library import CatalogueError, Targets, load_targets, points_table
 from kpis.models import Target
-from kpis.scoring import Results, ScoringError, achievement, band_of, score, score_frame
+from kpis.results import Results, ScoringError
+from kpis.rules import achievement, band_of
+from kpis.scoring import score, score_frame
 
 BROADBAND = "EC: ICT: ICT: 2C"
 EDUCATION = ["SC: EH: ED: 1C", "SC: EH: ED: 2C", "SC: EH: ED: 3C", "SC: EH: ED: 4C"]
@@ -369,8 +370,8 @@ def test_score_submission_objects():
 
 
 def test_score_real_submission_from_template(tmp_path):
-    from kpis.intake import read_submission
     from kpis.template import write_template
+    from kpis.validation import read_submission
 
     sub = read_submission(write_template(tmp_path / "t.xlsx", city="Templateville", year=2025))
     res = score(sub)

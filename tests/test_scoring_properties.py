@@ -9,9 +9,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpis.catalogue import load_targets
-from kpis.compute import points_table
-from kpis.scoring import achievement, band_index, score_frame
+from kpis.library import load_targets, points_table
+from kpis.rules import achievement, band_index
+from kpis.scoring import score_frame
 
 POINTS = points_table()[["code", "part", "direction"]]
 TARGETS = load_targets()

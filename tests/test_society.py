@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import kpis
-from kpis.catalogue import library, load_targets
 from kpis.compute import ComputationError, compute, inputs_for
+from kpis.library import library, load_targets
 
 PLACEHOLDERS = ("TO WRITE", "to write", "ZERO-TARGET", "TBD", "TODO")
 SOCIETY = [k for k in library() if k.dimension == "Society and Culture"]

@@ -6,8 +6,7 @@ import openpyxl
 import pytest
 
 from kpis import cli
-from kpis.catalogue import library
-from kpis.compute import points_table
+from kpis.library import library, points_table
 from kpis.template import (
     DATA_COLUMNS,
     DATA_QUALITY_LEVELS,

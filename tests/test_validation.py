@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 
 from kpis import cli, read_submission, validate
-from kpis.compute import points_table
-from kpis.intake import SubmissionError
+from kpis.library import points_table
+from kpis.problems import Problem, SubmissionError
 from kpis.template import SHEET_DATA, SHEET_INSTRUCTIONS, column_letter, write_template
-from kpis.validation import Problem, cli_validate
+from kpis.validation_report import cli_validate
 
 PROFILE = {"city": "Testville", "year": 2024, "population": 100000, "households": 40000}
 Q = {"data_quality": "Based on accurate measurements"}

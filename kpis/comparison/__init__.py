@@ -19,7 +19,6 @@ from __future__ import annotations
 import html
 import json
 import sys
-import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,11 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalogue import Targets, catalogue_frame, load_targets
-from .compute import points_table
-from .display import BAND_COLOURS, band_style, frame_html
-from .errors import UserError
-from .models import normalise_code
+from ..display import BAND_COLOURS, band_style, frame_html
+from ..errors import UserError
+from ..library import Targets, catalogue_frame, load_targets, points_table
+from ..models import normalise_code
 
 LEVELS = ("category", "sub_dimension", "dimension", "overall")
 BAND_EDGES = (0.33, 0.66, 0.95)  # share of target; an edge belongs to the higher band
@@ -141,7 +139,7 @@ def _read_table(path: Path) -> pd.DataFrame:
 def _restore(frame: pd.DataFrame) -> pd.DataFrame:
     """Undo the formula protection of our own CSV/XLSX exports (a leading quote before '=', '+', ...)."""
     try:
-        from .export import restore_frame
+        from ..export import restore_frame
     except ImportError:  # pragma: no cover
         return frame
     return restore_frame(frame)
@@ -152,7 +150,7 @@ def _results_sheet(path: Path) -> str | None:
     from openpyxl import load_workbook
 
     try:
-        from .limits import check_file
+        from ..limits import check_file
 
         check_file(path)
     except ImportError:  # pragma: no cover - limits ships with the package
@@ -174,8 +172,8 @@ def _is_long_table(columns: Iterable[str]) -> bool:
 
 
 def _from_submission(path: Path, targets: Targets | None) -> tuple[pd.DataFrame, dict]:
-    from .intake import read_submission
-    from .scoring import score
+    from ..scoring import score
+    from ..validation import read_submission
 
     sub = read_submission(path)
     res = score(sub, targets=targets)
@@ -234,7 +232,7 @@ def _load(item: object, targets: Targets | None) -> tuple[pd.DataFrame, list[dic
     path = Path(item)
     if not path.exists():
         raise CompareError(f"{path}: no such file or folder")
-    from .scoring import Results
+    from ..results import Results
 
     suffix = path.suffix.lower()
     if path.is_dir() or (suffix in {".xlsx", ".xlsm"} and _results_sheet(path)):
@@ -341,7 +339,7 @@ PROFILE_COLUMNS = ("country", "region", "population", "invented")
 
 def _score_values(df: pd.DataFrame, targets: Targets) -> pd.DataFrame:
     """Score a values table with the scoring stage (same rules as the city report); profile columns ride along."""
-    from .scoring import score_frame
+    from ..scoring import score_frame
 
     cols = [c for c in ("city", "year", "code", "part", "value", "reported", "data_quality", "data_origin", "source",
                         "value_origin") if c in df.columns]
@@ -909,7 +907,7 @@ class PNGChart:
 def bundled_inputs() -> list[Path]:
     """The cities shipped in data/ (the invented demo city and the published cities as filled templates),
     the default of `ssc compare`."""
-    from .paths import bundled
+    from ..paths import bundled
 
     folder = bundled("data")
     files = sorted(p for p in [folder / "demo_city.xlsx", *(folder / "cities").glob("*.xlsx")] if p.is_file())
@@ -1018,8 +1016,8 @@ def _with_profiles(comp: Comparison) -> pd.DataFrame:
 
 def write_exports(comp: Comparison, ranking: Ranking, out: Path) -> list[Path]:
     """The data behind the report, safe to open in a spreadsheet (formula-like text made inert)."""
-    from .export import neutralise_frame
-    from .paths import atomic_write
+    from ..export import neutralise_frame
+    from ..paths import atomic_write
 
     files = {
         "comparison_kpis.csv": _with_profiles(comp),
@@ -1041,10 +1039,10 @@ def cli_compare(args) -> int:
 
     import papermill
 
-    from . import engine
-    from .paths import atomic_write, bundled
-    from .render import notebook_to_html
-    from .run import check_parameters, notebook_parameters
+    from .. import engine
+    from ..paths import atomic_write, bundled
+    from ..render import notebook_to_html
+    from ..run import check_parameters, notebook_parameters
 
     t0 = time.perf_counter()
     out = Path(args.out)
@@ -1081,13 +1079,3 @@ def cli_compare(args) -> int:
 
 
 # ---------------------------------------------------------------- `kpis.compare(...)` stays callable
-
-class _CallableModule(types.ModuleType):
-    """Importing the sub-module `kpis.compare` replaces the package attribute of the same name; making the module
-    callable keeps `kpis.compare(...)` working whichever was imported first."""
-
-    def __call__(self, *args, **kwargs):
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

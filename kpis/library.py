@@ -1,15 +1,15 @@
-"""The KPI library: loads the YAML catalogue and target sets once, answers look-ups, builds the indicator table."""
+"""The KPI library (the lowest stage): loads the YAML catalogue and target sets once, answers look-ups, builds the indicator table."""
 
 from __future__ import annotations
 
 import functools
-import sys
-import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import yaml
 from pydantic import ValidationError
 
@@ -181,8 +181,6 @@ def load_targets(path: str | Path | None = None) -> Targets:
         return _default_targets()
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        import pandas as pd
-
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         except Exception as exc:  # noqa: BLE001 - any parse failure is a user error here
@@ -220,12 +218,8 @@ def _default_targets() -> Targets:
 # ---------------------------------------------------------------- the indicator table
 
 
-def catalogue_frame(targets: Targets | None = None):
+def catalogue_frame(targets: Targets | None = None) -> pd.DataFrame:
     """One row per KPI (91): the COINr-style indicator table that drives templates, scoring and reports."""
-    import pandas as pd
-
-    from .display import CatalogueFrame
-
     targets = targets or load_targets()
     rows = []
     for kpi in library():
@@ -270,7 +264,7 @@ def catalogue_frame(targets: Targets | None = None):
                 "source": kpi.source,
             }
         )
-    return CatalogueFrame(pd.DataFrame(rows))
+    return pd.DataFrame(rows)
 
 
 def filter_kpis(
@@ -301,12 +295,29 @@ def filter_kpis(
     return out
 
 
-class _CallableModule(types.ModuleType):
-    """`kpis.catalogue` is both this module and the public function `kpis.catalogue()`: importing the submodule
-    rebinds the package attribute, so the module itself answers the call with the indicator table."""
-
-    def __call__(self, targets: Targets | None = None):
-        return catalogue_frame(targets)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+@functools.lru_cache(maxsize=1)
+def points_table() -> pd.DataFrame:
+    """One row per scored data point of the library (108), in catalogue order: what templates, intake and the
+    vectorised engines need to know about each point."""
+    rows = []
+    for order, kpi in enumerate(library()):
+        for part, label, unit, direction, f, vrange in kpi.data_points():
+            rows.append(
+                {
+                    "code": kpi.code,
+                    "part": part,
+                    "order": order,
+                    "point_label": label,
+                    "unit": unit,
+                    "direction": direction,
+                    "kind": f.kind,
+                    "multiplier": float(f.multiplier),
+                    "n_criteria": len(f.criteria) or np.nan,
+                    "numerator": f.numerator,
+                    "denominator": f.denominator,
+                    "le_denominator": f.numerator_le_denominator,
+                    "value_min": np.nan if vrange[0] is None else vrange[0],
+                    "value_max": np.nan if vrange[1] is None else vrange[1],
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,147 @@
+"""Which group each data point belongs to, for a target set: the category, sub-dimension, dimension and SDG
+membership matrices that turn the (city-year × data point) grid into every aggregate by one matrix product."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .library import Targets, library, points_table
+
+
+@dataclass(frozen=True)
+class ScoringMeta:
+    """Per data point: hierarchy, target, direction; and the membership matrices every aggregate multiplies by."""
+
+
+    points: pd.DataFrame  # one row per data point in catalogue order
+    kpi_of_point: np.ndarray  # index of the point's KPI in catalogue order
+    kpis: pd.DataFrame  # one row per KPI: code, tier, group indices
+    groups: pd.DataFrame  # one row per summary group (all levels)
+    member: np.ndarray  # points × groups, 1.0 where the point belongs to the group
+    kpi_member: np.ndarray  # kpis × groups
+    sdg_groups: pd.DataFrame
+    sdg_member: np.ndarray
+    sdg_kpi_member: np.ndarray
+    point_kpi: np.ndarray  # points × kpis, 1.0 where the point is one of the KPI's data points
+
+
+_META_CACHE: dict[int, tuple[Targets, ScoringMeta]] = {}
+
+
+def _sdg_keys(ref: str) -> tuple[str, str]:
+    """'11.6.2' → ('11', '11.6'); '11.6' → ('11', '11.6')."""
+    bits = ref.split(".")
+    return bits[0], ".".join(bits[:2])
+
+
+def _sdg_sort(key: str) -> tuple:
+    return tuple((0, int(b), "") if b.isdigit() else (1, 0, b) for b in key.split("."))
+
+
+def scoring_meta(targets: Targets) -> ScoringMeta:
+    hit = _META_CACHE.get(id(targets))
+    if hit is not None and hit[0] is targets:
+        return hit[1]
+    lib = library()
+    pts = points_table().copy()
+    kpi_list = list(lib)
+    by_code = {k.code: (i, k) for i, k in enumerate(kpi_list)}
+    tgt, src, nob = [], [], []
+    for row in pts.itertuples():
+        t = targets.for_point(row.code, row.part)
+        number = t.target if t is not None and t.target is not None else None
+        if row.kind == "yes_no" and number is None:
+            number, source, reason = 100.0, "all criteria met (yes/no KPI)", ""
+        elif row.direction not in ("higher", "lower"):
+            number, source, reason = None, t.source if t else "", "no desired direction"
+        elif t is None:
+            source, reason = "", f"not in target set {targets.label}"
+        else:
+            source, reason = t.source, t.no_benchmark or ""
+        tgt.append(np.nan if number is None else float(number))
+        src.append(source)
+        nob.append(reason)
+    pts["target"] = tgt
+    pts["target_source"] = src
+    pts["no_benchmark"] = nob
+    pts["scoring_direction"] = np.where(pts["kind"] == "yes_no", "higher", pts["direction"])
+    kpi_idx = pts["code"].map(lambda c: by_code[c][0]).to_numpy()
+    for col in ("name", "dimension", "sub_dimension", "category", "tier"):
+        pts[col] = [getattr(by_code[c][1], col) for c in pts["code"]]
+    pts["sdg"] = [", ".join(by_code[c][1].sdg) for c in pts["code"]]
+
+    kpis = pd.DataFrame(
+        {
+            "code": [k.code for k in kpi_list],
+            "tier": [k.tier for k in kpi_list],
+            "dimension": [k.dimension for k in kpi_list],
+            "sub_dimension": [k.sub_dimension for k in kpi_list],
+            "category": [k.category for k in kpi_list],
+        }
+    )
+    groups: list[dict] = []
+    keys: list[tuple] = []
+    # categories, then sub-dimensions, then dimensions, then overall; each in catalogue order
+    for level, cols in (
+        ("category", ("dimension", "sub_dimension", "category")),
+        ("sub_dimension", ("dimension", "sub_dimension")),
+        ("dimension", ("dimension",)),
+        ("overall", ()),
+    ):
+        seen: dict[tuple, int] = {}
+        for rec in kpis.itertuples():
+            key = tuple(getattr(rec, c) for c in cols)
+            if key not in seen:
+                seen[key] = len(groups)
+                full = dict(zip(cols, key, strict=True))
+                groups.append(
+                    {
+                        "level": level,
+                        "dimension": full.get("dimension", ""),
+                        "sub_dimension": full.get("sub_dimension", ""),
+                        "category": full.get("category", ""),
+                        "group": key[-1] if key else "Overall",
+                    }
+                )
+        keys.append((level, cols, seen))
+    kpi_member = np.zeros((len(kpis), len(groups)))
+    for _level, cols, seen in keys:
+        for i, rec in enumerate(kpis.itertuples()):
+            kpi_member[i, seen[tuple(getattr(rec, c) for c in cols)]] = 1.0
+    member = kpi_member[kpi_idx]
+
+    sdg_keys: set[tuple[str, str]] = set()
+    per_kpi: list[set[str]] = []
+    for k in kpi_list:
+        mine: set[str] = set()
+        for ref in k.sdg:
+            goal, target = _sdg_keys(ref)
+            mine |= {f"goal:{goal}", f"target:{target}"}
+        per_kpi.append(mine)
+        sdg_keys |= {tuple(m.split(":", 1)) for m in mine}
+    ordered = sorted(sdg_keys, key=lambda lk: (lk[0] != "goal", _sdg_sort(lk[1])))
+    sdg_groups = pd.DataFrame(ordered, columns=["level", "sdg"])
+    col_of = {f"{lv}:{s}": j for j, (lv, s) in enumerate(ordered)}
+    sdg_kpi_member = np.zeros((len(kpis), len(ordered)))
+    for i, mine in enumerate(per_kpi):
+        for m in mine:
+            sdg_kpi_member[i, col_of[m]] = 1.0
+    point_kpi = np.zeros((len(pts), len(kpis)))
+    point_kpi[np.arange(len(pts)), kpi_idx] = 1.0
+    meta = ScoringMeta(
+        points=pts,
+        kpi_of_point=kpi_idx,
+        kpis=kpis,
+        groups=pd.DataFrame(groups),
+        member=member,
+        kpi_member=kpi_member,
+        sdg_groups=sdg_groups,
+        sdg_member=sdg_kpi_member[kpi_idx],
+        sdg_kpi_member=sdg_kpi_member,
+        point_kpi=point_kpi,
+    )
+    _META_CACHE[id(targets)] = (targets, meta)
+    return meta

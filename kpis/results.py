@@ -1,0 +1,386 @@
+"""The Results of scoring and their file formats: Excel (band colours, formula-safe), CSV, Parquet and JSON, each
+read back by `Results.load` as an equal object."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .display import BAND_COLOURS, BAND_TEXT, frame_html
+from .errors import UserError
+from .export import protect_frame, restore_frame, xlsx_text
+from .rules import BANDS
+
+FORMAT = "ssc-kpis results"
+FORMAT_VERSION = 1
+
+KPI_COLUMNS = [
+    "city", "year", "code", "name", "dimension", "sub_dimension", "category", "tier", "part", "point_label",
+    "value", "unit", "direction", "target", "target_source", "no_benchmark", "achievement", "band", "points",
+    "reported", "scored", "data_quality", "data_origin", "source", "value_origin", "next_band", "next_band_value",
+    "sdg",
+]
+SUMMARY_COLUMNS = [
+    "city", "year", "level", "dimension", "sub_dimension", "category", "group", "points", "max_points", "score",
+    "band", "kpis_total", "kpis_reported", "kpis_scored",
+]
+SDG_COLUMNS = [
+    "city", "year", "level", "sdg", "points", "max_points", "score", "band", "kpis_total", "kpis_reported",
+    "kpis_scored",
+]
+COVERAGE_COLUMNS = [
+    "city", "year", "kpis_total", "kpis_reported", "kpis_reported_pct", "core_total", "core_reported",
+    "core_reported_pct", "kpis_scored", "points_total", "points_reported", "points_scored",
+]
+_FLOATS = {"value", "target", "achievement", "next_band_value", "points", "max_points", "score",
+           "kpis_reported_pct", "core_reported_pct"}
+_INTS = {"year", "kpis_total", "kpis_reported", "kpis_scored", "core_total", "core_reported", "points_total",
+         "points_reported", "points_scored"}
+_BOOLS = {"reported", "scored"}
+_BAND_COLUMNS = {"band", "next_band"}
+_SMALL_INTS = {"points"}  # band points 1-4 in the tidy table (nullable)
+
+
+
+
+class ScoringError(UserError, ValueError):
+    """Input the scoring stage cannot use, or a results file that cannot be read back; the message names the
+    column, KPI, file or option and how to fix it."""
+
+
+def canonical_category(values, categories=None) -> pd.Categorical:
+    """Categorical with categories in order of first appearance: the one canonical form, so loads compare equal."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        order = pd.unique(codes[codes >= 0])  # hash-based, keeps first appearance
+        remap = np.full(len(values.cat.categories) + 1, -1, dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        return pd.Categorical.from_codes(remap[codes], categories=pd.Index(values.cat.categories[order], dtype=object))
+    if categories is not None:
+        return pd.Categorical(values, categories=categories)
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype=object))
+
+
+
+
+@dataclass(eq=False)
+class Results:
+    """Scored results for one or many city-years; every table is tidy and shares the city/year keys."""
+
+    kpis: pd.DataFrame
+    summary: pd.DataFrame
+    sdg: pd.DataFrame
+    coverage: pd.DataFrame
+    target_set: str
+    profiles: dict = field(default_factory=dict)
+    measures: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+
+    TABLES = ("kpis", "summary", "sdg", "coverage")
+
+    def __eq__(self, other: object) -> bool:
+        """Same tables, dtypes, keys and texts; numbers equal to 12 significant digits (an .xlsx keeps ~16)."""
+        if not isinstance(other, Results):
+            return NotImplemented
+        for table in self.TABLES:
+            try:
+                pd.testing.assert_frame_equal(getattr(self, table), getattr(other, table), check_exact=False,
+                                              rtol=1e-12, atol=0.0)
+            except AssertionError:
+                return False
+        return (
+            self.target_set == other.target_set
+            and self.profiles == other.profiles
+            and self.measures == other.measures
+            and self.options == other.options
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        n = len(self.coverage)
+        return f"<Results: {n} city-year(s), {len(self.kpis)} data points, target set {self.target_set!r}>"
+
+    def _repr_html_(self) -> str:
+        top = self.summary[self.summary["level"].isin(["overall", "dimension", "sub_dimension"])]
+        shown = top[["city", "year", "level", "group", "score", "band", "kpis_reported", "kpis_scored"]]
+        kpis = self.kpis[self.kpis["scored"]][["city", "year", "code", "point_label", "value", "unit", "target",
+                                                "achievement", "band", "points"]]
+        return (
+            f"<p><b>U4SSC scores</b> · {len(self.coverage)} city-year(s) · target set: {escape(self.target_set)}</p>"
+            + frame_html(pd.DataFrame(shown), max_rows=60)
+            + "<p>Scored data points</p>"
+            + frame_html(pd.DataFrame(kpis), max_rows=40)
+        )
+
+    # -------------------------------------------------------- the parts every format shares
+
+    def _about(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "key": ["format", "version", "target_set", "options"],
+                "value": [FORMAT, str(FORMAT_VERSION), self.target_set, json.dumps(self.options, sort_keys=True)],
+            }
+        )
+
+    def _profiles_frame(self) -> pd.DataFrame:
+        rows = [(c, y, k, json.dumps(v)) for (c, y), p in self.profiles.items() for k, v in p.items()]
+        return pd.DataFrame(rows, columns=["city", "year", "field", "value"])
+
+    def _measures_frame(self) -> pd.DataFrame:
+        rows = [(c, y, s, t) for (c, y), m in self.measures.items() for s, t in m.items()]
+        return pd.DataFrame(rows, columns=["city", "year", "sub_dimension", "text"])
+
+    def _sheets(self) -> dict[str, pd.DataFrame]:
+        return {
+            "kpis": self.kpis, "summary": self.summary, "sdg": self.sdg, "coverage": self.coverage,
+            "profiles": self._profiles_frame(), "measures": self._measures_frame(), "about": self._about(),
+        }
+
+    @classmethod
+    def _from_sheets(cls, sheets: dict[str, pd.DataFrame], where: str) -> Results:
+        needed = ("kpis", "summary", "sdg", "coverage", "about")
+        lacking = [s for s in needed if s not in sheets]
+        if lacking:
+            raise ScoringError(f"{where}: not a saved result (missing {', '.join(lacking)})")
+        about = dict(zip(sheets["about"]["key"].astype(str), sheets["about"]["value"].astype(str), strict=False))
+        if about.get("format") != FORMAT:
+            raise ScoringError(f"{where}: not a saved ssc-kpis result (format {about.get('format')!r})")
+        try:
+            options = json.loads(about.get("options", "{}"))
+        except json.JSONDecodeError:
+            raise ScoringError(f"{where}: the 'options' entry of 'about' is not valid JSON") from None
+        profiles: dict = {}
+        for rec in _str_frame(sheets.get("profiles", pd.DataFrame(columns=["city", "year", "field", "value"]))).itertuples():
+            try:
+                profiles.setdefault((rec.city, int(float(rec.year))), {})[rec.field] = json.loads(rec.value)
+            except (ValueError, json.JSONDecodeError):
+                raise ScoringError(f"{where}: profile field {rec.field!r} of {rec.city} is not valid JSON") from None
+        measures: dict = {}
+        for rec in _str_frame(sheets.get("measures", pd.DataFrame(columns=["city", "year", "sub_dimension", "text"]))).itertuples():
+            measures.setdefault((rec.city, int(float(rec.year))), {})[rec.sub_dimension] = rec.text
+        tables = {}
+        for name, cols in (("kpis", KPI_COLUMNS), ("summary", SUMMARY_COLUMNS), ("sdg", SDG_COLUMNS),
+                           ("coverage", COVERAGE_COLUMNS)):
+            tables[name] = _coerce(sheets[name], cols, f"{where}, table {name}", small_ints=name == "kpis")
+        for key in list(profiles) + list(measures):
+            profiles.setdefault(key, {"city": key[0], "year": key[1]})
+            measures.setdefault(key, {})
+        return cls(tables["kpis"], tables["summary"], tables["sdg"], tables["coverage"], about.get("target_set", ""),
+                   profiles, measures, options)
+
+    # -------------------------------------------------------- formats
+
+    def to_csv(self, folder: str | Path) -> Path:
+        """A folder of CSV files (kpis, summary, sdg, coverage, profiles, measures, about); text made inert."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, frame in self._sheets().items():
+            protect_frame(frame).to_csv(folder / f"{name}.csv", index=False)
+        return folder
+
+    def to_excel(self, path: str | Path) -> Path:
+        """One sheet per level (KPIs, categories…, SDG, coverage), band colours by conditional formatting,
+        every text cell made inert against formula injection."""
+        # openpyxl's writer and pyarrow cost 0.2-0.5 s to import: only the formats asked for pay it.
+        from openpyxl.formatting.rule import CellIsRule
+        from openpyxl.styles import Font, PatternFill
+        from openpyxl.utils import get_column_letter
+
+        path = Path(path)
+        sheets = self._sheets()
+        if len(self.kpis) >= 1_048_576:
+            raise ScoringError(f"{path.name}: {len(self.kpis)} rows do not fit in one Excel sheet; use to_parquet")
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            for name, frame in sheets.items():
+                safe = protect_frame(_decategorise(frame))
+                for col in safe.columns:
+                    if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+                        safe[col] = safe[col].map(xlsx_text)
+                safe.to_excel(writer, sheet_name=name, index=False)
+                ws = writer.sheets[name]
+                ws.freeze_panes = "A2"
+                for col in ("band", "next_band"):
+                    if col not in frame.columns or frame.empty:
+                        continue
+                    letter = get_column_letter(list(frame.columns).index(col) + 1)
+                    area = f"{letter}2:{letter}{len(frame) + 1}"
+                    for band in BANDS:
+                        colour = BAND_COLOURS[band].lstrip("#")
+                        ws.conditional_formatting.add(
+                            area,
+                            CellIsRule(operator="equal", formula=[f'"{band}"'],
+                                       fill=PatternFill(start_color=colour, end_color=colour, fill_type="solid"),
+                                       font=Font(color=BAND_TEXT[band].lstrip("#"))),
+                        )
+                for cell in ws[1]:
+                    cell.font = Font(bold=True)
+            for ws in writer.book.worksheets:  # no text cell may become a formula
+                for row in ws.iter_rows(min_row=2):
+                    for cell in row:
+                        if cell.data_type == "f":
+                            cell.data_type = "s"
+        return path
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """One parquet file: the tidy KPI table, with the other tables and the metadata in its schema metadata."""
+        import pyarrow as pa  # see to_excel: imported by the format that needs it
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        table = pa.Table.from_pandas(self.kpis, preserve_index=False)
+        extra = {name: _frame_json(frame) for name, frame in self._sheets().items() if name != "kpis"}
+        meta = dict(table.schema.metadata or {})
+        meta[b"ssc_kpis"] = json.dumps(extra).encode()
+        pq.write_table(table.replace_schema_metadata(meta), path)
+        return path
+
+    def to_json(self, path: str | Path) -> Path:
+        """One JSON document (column-oriented tables; NaN written as null)."""
+        path = Path(path)
+        doc = {name: _frame_json(frame) for name, frame in self._sheets().items()}
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Results:
+        """Read back any of to_csv (folder), to_excel (.xlsx), to_parquet (.parquet) or to_json (.json)."""
+        path = Path(path)
+        if not path.exists():
+            raise ScoringError(f"{path}: no such file or folder")
+        if path.is_dir():
+            if not (path / "kpis.csv").exists():
+                raise ScoringError(f"{path}: a saved result folder holds kpis.csv (written by Results.to_csv)")
+            sheets = {}
+            for f in sorted(path.glob("*.csv")):
+                sheets[f.stem] = restore_frame(pd.read_csv(f, dtype=str, keep_default_na=False))
+            return cls._from_sheets(sheets, path.name)
+        suffix = path.suffix.lower()
+        if suffix == ".xlsx":
+            try:
+                raw = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False, engine="openpyxl")
+            except Exception as exc:  # noqa: BLE001 - any unreadable workbook is a user error here
+                raise ScoringError(f"{path.name}: not a readable results workbook ({exc})") from None
+            return cls._from_sheets({k: restore_frame(v) for k, v in raw.items()}, path.name)
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                table = pq.read_table(path)
+                extra = json.loads((table.schema.metadata or {}).get(b"ssc_kpis", b"{}"))
+            except Exception as exc:  # noqa: BLE001
+                raise ScoringError(f"{path.name}: not a readable results parquet file ({exc})") from None
+            sheets = {name: _frame_unjson(doc) for name, doc in extra.items()}
+            sheets["kpis"] = table.to_pandas()
+            return cls._from_sheets(sheets, path.name)
+        if suffix == ".json":
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ScoringError(f"{path.name}: not valid JSON ({exc})") from None
+            if not isinstance(doc, dict):
+                raise ScoringError(f"{path.name}: not a saved result")
+            return cls._from_sheets({k: _frame_unjson(v) for k, v in doc.items()}, path.name)
+        raise ScoringError(f"{path.name}: load reads a CSV folder, .xlsx, .parquet or .json written by Results")
+
+
+# ---------------------------------------------------------------- (de)serialisation helpers
+
+
+def _decategorise(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(frame).copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(object)
+        elif pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].astype(object)
+    return out
+
+
+def _frame_json(frame: pd.DataFrame) -> dict:
+    cols = {}
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s):
+            cols[col] = [None if pd.isna(v) else str(v) for v in s.astype(object)]
+        elif pd.api.types.is_bool_dtype(s):
+            cols[col] = s.astype(bool).tolist()
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+            cols[col] = [None if pd.isna(v) else int(v) for v in s.astype(object)]
+        else:
+            arr = s.to_numpy()
+            cols[col] = [None if isinstance(v, float) and math.isnan(v) else v for v in arr.tolist()]
+    return {"columns": list(frame.columns), "data": cols}
+
+
+def _frame_unjson(doc: Any) -> pd.DataFrame:
+    if not isinstance(doc, dict) or "data" not in doc:
+        raise ScoringError("saved result: a table is not in the expected {columns, data} form")
+    return pd.DataFrame({c: pd.Series(doc["data"][c], dtype=object) for c in doc.get("columns", [])})
+
+
+def _str_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype(object).where(frame.notna(), "").astype(str) if not frame.empty else frame
+
+
+def _coerce(frame: pd.DataFrame, columns: list[str], where: str, small_ints: bool = False) -> pd.DataFrame:
+    """Bring a table read from any format back to the dtypes `score_frame` produces."""
+    lacking = [c for c in columns if c not in frame.columns]
+    if lacking:
+        raise ScoringError(f"{where}: missing column(s) {', '.join(lacking)}")
+    out = {}
+    for col in columns:
+        s = frame[col]
+        try:
+            if col in _SMALL_INTS and small_ints:
+                f = _floats(s)
+                out[col] = pd.arrays.IntegerArray(np.nan_to_num(f).astype(np.int8), np.isnan(f))
+            elif col in _FLOATS:
+                out[col] = _floats(s)
+            elif col in _INTS:
+                out[col] = _floats(s).astype(np.int64)
+            elif col in _BOOLS:
+                out[col] = _bools(s)
+            elif col in _BAND_COLUMNS:
+                vals = s.astype(object).where(s.notna(), None).map(lambda v: None if v in ("", None) else v)
+                bad = set(vals.dropna()) - set(BANDS)
+                if bad:
+                    raise ValueError(f"unknown band {sorted(bad)[0]!r}")
+                out[col] = pd.Categorical(vals, categories=list(BANDS), ordered=True)
+            else:
+                vals = s.astype(object).where(s.notna(), "").astype(str) if not isinstance(s.dtype, pd.CategoricalDtype) else s
+                out[col] = canonical_category(vals if isinstance(vals.dtype, pd.CategoricalDtype) else vals.to_numpy(dtype=object))
+        except (ValueError, TypeError) as exc:
+            raise ScoringError(f"{where}, column {col}: {exc}") from None
+    return pd.DataFrame(out, columns=columns)
+
+
+def _floats(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return pd.to_numeric(s).to_numpy(dtype=float, na_value=np.nan)
+    return np.array([np.nan if v is None or v == "" or (isinstance(v, float) and math.isnan(v)) else float(v)
+                     for v in s.astype(object)], dtype=float)
+
+
+def _bools(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=bool)
+    truth = {"true": True, "1": True, "false": False, "0": False}
+    out = []
+    for v in s.astype(object):
+        if isinstance(v, bool):
+            out.append(v)
+            continue
+        key = str(v).strip().lower()
+        if key not in truth:
+            raise ValueError(f"{v!r} is not True/False")
+        out.append(truth[key])
+    return np.array(out, dtype=bool)

@@ -1,0 +1,126 @@
+"""What `ssc validate` shows: the problem list in the terminal, an HTML report, annotated copies of workbooks."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from . import limits
+from .errors import UserError
+from .paths import atomic_write
+from .problems import Problem
+from .validation import validate
+
+
+def cli_validate(args) -> int:
+    """`ssc validate FILE… [--html OUT.html] [--annotate DIR]`: exit 0 without errors, 1 otherwise."""
+    results: list[tuple[Path, list[Problem]]] = []
+    for path in args.files:
+        problems = validate(path)
+        results.append((Path(path), problems))
+        n_err = sum(p.severity == "error" for p in problems)
+        n_warn = len(problems) - n_err
+        status = "OK" if not n_err else "NOT USABLE"
+        print(f"{path}: {status} - {n_err} error(s), {n_warn} warning(s)")
+        for p in problems:
+            print(f"  {p}")
+    if getattr(args, "html", None):
+        _write_atomic(Path(args.html), report_html(results).encode("utf-8"), [p for p, _ in results])
+        print(f"HTML report written to {args.html}")
+    if getattr(args, "annotate", None):
+        used: set[str] = set()
+        for path, problems in results:
+            name = path.stem
+            n = 2
+            while name in used:  # two inputs called 'city.xlsx' from different folders keep both copies
+                name, n = f"{path.stem}-{n}", n + 1
+            used.add(name)
+            print(annotate(path, problems, Path(args.annotate), name=name))
+    return 1 if any(p.severity == "error" for _, ps in results for p in ps) else 0
+
+
+def report_html(results: list[tuple[Path, list[Problem]]]) -> str:
+    """A self-contained page; every string from a submission is escaped."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Submission check</title><style>"
+        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+        ".error{background:#f8d7da}.warning{background:#fff3cd}.ok{color:#155724}</style></head><body>",
+        "<h1>Submission check</h1>",
+    ]
+    for path, problems in results:
+        n_err = sum(p.severity == "error" for p in problems)
+        parts.append(f"<h2>{e(str(path))}</h2>")
+        verdict = "usable" if not n_err else "not usable until the errors are fixed"
+        parts.append(f"<p class='{'ok' if not n_err else 'error'}'>{n_err} error(s), "
+                     f"{len(problems) - n_err} warning(s): {verdict}.</p>")
+        if problems:
+            parts.append("<table><tr><th>Severity</th><th>Cell</th><th>KPI</th><th>What to do</th></tr>")
+            for p in problems:
+                parts.append(f"<tr class='{e(p.severity)}'><td>{e(p.severity)}</td><td>{e(p.cell or p.sheet)}</td>"
+                             f"<td>{e(p.kpi_code)}</td><td>{e(p.message)}</td></tr>")
+            parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _write_atomic(out: Path, data: bytes, inputs: list[Path]) -> None:
+    for src in inputs:
+        if out.exists() and src.exists() and out.resolve() == src.resolve():
+            raise UserError(f"{out} is one of the files being checked; choose another output name")
+    atomic_write(out, data)
+
+
+_CELL = re.compile(r"^(?P<sheet>[^!]+)!(?P<ref>[A-Z]{1,3}[0-9]{1,7})$")
+ANNOTATE_MAX_BYTES = 5 * 1024 * 1024
+
+
+def annotate(path: Path, problems: list[Problem], out_dir: Path, name: str | None = None) -> str:
+    """Write '<name>.checked.xlsx' into out_dir with problem cells highlighted and explained; the original is
+    only read. Returns a line for the user."""
+    # openpyxl's full (styles, comments) reader costs ~0.3 s to import: only `--annotate` pays it.
+    from openpyxl import load_workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    try:
+        if limits.check_file(path) != "xlsx":
+            return f"{path}: no annotated copy (only workbooks can be annotated; CSV problems are listed by row)"
+    except limits.Refused as exc:
+        return f"{path}: no annotated copy ({exc})"
+    if path.stat().st_size > ANNOTATE_MAX_BYTES:
+        return f"{path}: no annotated copy (file above {ANNOTATE_MAX_BYTES // 2**20} MB)"
+    out = out_dir / f"{name or path.stem}.checked.xlsx"
+    if out.exists() and out.resolve() == path.resolve():
+        return f"{path}: no annotated copy (the output would overwrite the original)"
+    try:
+        wb = load_workbook(path, read_only=False, data_only=False, keep_links=False, keep_vba=False)
+    except Exception as exc:  # noqa: BLE001 - the problem list already explains the file
+        return f"{path}: no annotated copy (the workbook cannot be opened: {type(exc).__name__})"
+    fills = {"error": PatternFill("solid", fgColor="F4B6B6"), "warning": PatternFill("solid", fgColor="FFE699")}
+    notes: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+    for p in problems:
+        m = _CELL.match(p.cell or "")
+        if m and m["sheet"] in wb.sheetnames:
+            notes[(m["sheet"], m["ref"])].append(p)
+        elif p.sheet in wb.sheetnames:
+            notes[(p.sheet, "A1")].append(p)
+        else:
+            notes[(wb.sheetnames[0], "A1")].append(p)
+    for (sheet, ref), ps in notes.items():
+        cell = wb[sheet][ref]
+        worst = "error" if any(p.severity == "error" for p in ps) else "warning"
+        cell.fill = fills[worst]
+        text = "\n".join(f"{p.severity.upper()}: {p.message}" for p in ps)[:2000]
+        cell.comment = Comment(text, "ssc validate", width=320, height=160)
+    buf = io.BytesIO()
+    try:
+        wb.save(buf)
+    finally:
+        wb.close()
+    atomic_write(out, buf.getvalue())
+    return f"{path}: annotated copy written to {out}"
