@@ -54,6 +54,6 @@ class CatalogueFrame(pd.DataFrame):
     def _constructor(self):
         return CatalogueFrame
 
-    def _repr_html_(self) -> str:  # type: ignore[override]
+    def _repr_html_(self) -> str:
         cols = ["code", "name", "sub_dimension", "category", "tier", "unit", "direction", "targets"]
         return frame_html(pd.DataFrame(self)[[c for c in cols if c in self.columns]], band_column=None, max_rows=100)

@@ -121,7 +121,7 @@ def scoring_meta(targets: Targets) -> ScoringMeta:
             goal, target = _sdg_keys(ref)
             mine |= {f"goal:{goal}", f"target:{target}"}
         per_kpi.append(mine)
-        sdg_keys |= {tuple(m.split(":", 1)) for m in mine}
+        sdg_keys |= {(m.split(":", 1)[0], m.split(":", 1)[1]) for m in mine}
     ordered = sorted(sdg_keys, key=lambda lk: (lk[0] != "goal", _sdg_sort(lk[1])))
     sdg_groups = pd.DataFrame(ordered, columns=["level", "sdg"])
     col_of = {f"{lv}:{s}": j for j, (lv, s) in enumerate(ordered)}

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,10 +17,8 @@ from pydantic import ValidationError
 from .errors import UserError
 from .models import KPI, Target, TargetSet, normalise_code
 
-try:  # the C loader is ~10x faster; fall back where libyaml is missing
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+# the C loader is ~10x faster; fall back where libyaml is missing
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 CATALOGUE_VERSION = "2026.11"
 DIMENSION_FILES = ("economy.yaml", "environment.yaml", "society.yaml")
@@ -187,7 +186,7 @@ def load_targets(path: str | Path | None = None) -> Targets:
             raise CatalogueError(f"{path.name}: not a readable CSV target file ({exc})") from None
         rows = []
         for rec in frame.to_dict("records"):
-            row = {k: (v if v != "" else None) for k, v in rec.items()}
+            row: dict[str, Any] = {str(k): (v if v != "" else None) for k, v in rec.items()}
             if row.get("target") is not None:
                 try:
                     row["target"] = float(row["target"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -91,7 +91,7 @@ class KPI(_Strict):
     definition: str = Field(min_length=20)
     unit: str
     direction: Direction
-    formula: Formula | CompositeRule
+    formula: Annotated[Formula | CompositeRule, Field(discriminator="kind")]
     inputs: dict[str, Input] = Field(min_length=1)
     parts: list[Part] = Field(default_factory=list)
     value_range: tuple[float | None, float | None] = (0, None)

@@ -306,7 +306,7 @@ def _decategorise(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _frame_json(frame: pd.DataFrame) -> dict:
-    cols = {}
+    cols: dict[str, list[Any]] = {}
     for col in frame.columns:
         s = frame[col]
         if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s):

@@ -1,0 +1,219 @@
+"""Cells and rows to the table of data points, shared by both file formats: header names, number and text cells,
+profile fields, and `assemble`, which checks each row and builds the frame of every catalogue data point."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .. import limits, rules
+from .. import template as T
+from ..compute import compute_frame
+from ..library import library, points_table
+from ..models import normalise_code
+from ..problems import ProblemCollector
+from .submission import FRAME_COLUMNS, NUMBER_KEYS
+
+
+def norm_header(value: object) -> str:
+    return re.sub(r"[\s_]+", " ", str(value or "")).strip().lower()
+
+
+DATA_HEADER_KEYS = {norm_header(name): c.key for c in T.DATA_COLUMNS for name in (c.header, c.key)}
+PROFILE_KEYS = {norm_header(name): f for f in T.PROFILE_FIELDS for name in (f.label, f.key)}
+DATA_QUALITY = {norm_header(q): q for q in T.DATA_QUALITY_LEVELS}
+
+
+def text(value: object) -> str:
+    return str(value).strip()[: limits.MAX_TEXT]
+
+
+def show(value: object) -> str:
+    s = str(value)
+    return repr(s[:40] + ("..." if len(s) > 40 else ""))
+
+
+def read_number(raw: object, what: str, out: ProblemCollector, *, sheet: str, cell: str, kpi: str = "",
+                warn_text: bool = True) -> float | None:
+    """A cell as a number by `rules.parse_number`, with the problem reported in the words of `what`."""
+    parsed = rules.parse_number(raw)
+    if parsed.status == "number":
+        if parsed.from_text and warn_text:
+            out.warning(f"{what} is stored as text ({show(raw)}); read as {parsed.value:g}. Format the cell as a "
+                        "number", sheet=sheet, cell=cell, kpi=kpi)
+        return parsed.value
+    if parsed.status == "ambiguous":
+        out.error(f"{what} is {show(raw)}, which could mean {str(raw).replace(',', '')} or "
+                  f"{str(raw).replace(',', '.')}; type the number without a thousands separator, with '.' for "
+                  "decimals", sheet=sheet, cell=cell, kpi=kpi)
+    elif parsed.status == "not_finite":
+        out.error(f"{what} is {show(raw)}, which is not a finite number; type the figure itself", sheet=sheet,
+                  cell=cell, kpi=kpi)
+    elif parsed.status == "text":
+        out.error(f"{what} must be a number, found {show(raw)}; type the figure without units or words (leave it "
+                  "empty when not reported)", sheet=sheet, cell=cell, kpi=kpi)
+    return None
+
+
+def profile_value(spec: T.ProfileField, raw: object, cell: str, out: ProblemCollector) -> object:
+    """One profile field read as its kind: text, a whole year, or a positive number."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    sheet = cell.split("!")[0] if "!" in cell else ""
+    if spec.kind == "text":
+        return text(raw)
+    num = read_number(raw, spec.label, out, sheet=sheet, cell=cell, warn_text=False)
+    if num is None:
+        return None
+    if spec.kind == "year":
+        if num != int(num):
+            out.error(f"{spec.label} must be a whole year such as 2024, found {num:g}", sheet=sheet, cell=cell)
+            return None
+        return int(num)
+    if num <= 0:
+        out.error(f"{spec.label} must be above 0, found {num:g}", sheet=sheet, cell=cell)
+        return None
+    if spec.kind == "int" and num != int(num):
+        out.warning(f"{spec.label} is usually a whole number, found {num:g}", sheet=sheet, cell=cell)
+    return num
+
+
+def catalogue_points() -> dict[tuple[str, str], dict]:
+    return {(p["code"], p["part"]): p for p in T.data_points()}
+
+
+# ---------------------------------------------------------------- rows to the data frame
+
+
+@dataclass
+class _Assembly:
+    """What `assemble` collects while it walks the rows of one file."""
+
+    out: ProblemCollector
+    sheet: str
+    kind: str  # 'xlsx' or 'csv'
+    points: dict[tuple[str, str], dict] = field(default_factory=catalogue_points)
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    by_point: dict[tuple[str, str], dict] = field(default_factory=dict)
+    cells: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+
+def assemble(records: list[dict], out: ProblemCollector, sheet: str,
+             kind: str) -> tuple[pd.DataFrame, dict[tuple[str, str, str], str]]:
+    """Raw rows (one per data point) → the frame of every catalogue point and where each figure came from,
+    reporting every row-level problem."""
+    job = _Assembly(out, sheet, kind)
+    for rec in records:
+        key = _row_key(job, rec)
+        if key is None:
+            continue
+        code, part = key
+        refs = rec["_cells"]
+        job.seen[key] = rec["_row"]
+        row: dict[str, object] = {"code": code, "part": part, "sheet": sheet if kind == "xlsx" else "",
+                                  "row": rec["_row"]}
+        _report_formulas(job, rec, code)
+        for nk in NUMBER_KEYS:
+            num = read_number(rec.get(nk), T.DATA_HEADERS[nk], out, sheet=sheet, cell=refs.get(nk, ""), kpi=code,
+                              warn_text=kind == "xlsx")
+            row[nk] = math.nan if num is None else num
+        for tk in T.TEXT_DATA_KEYS:
+            row[tk] = _text_cell(job, rec, tk, code)
+        job.by_point[key] = row
+        for k, ref in refs.items():
+            job.cells[(code, part, k)] = ref
+    _report_missing_rows(job)
+    return _frame(job.by_point), job.cells
+
+
+def _row_key(job: _Assembly, rec: dict) -> tuple[str, str] | None:
+    """The (code, part) a row stands for, or None (with the problem reported) when it stands for none."""
+    refs, out, sheet = rec["_cells"], job.out, job.sheet
+    raw_code = rec.get("code")
+    if raw_code is None or not str(raw_code).strip():
+        editable = [rec.get(k) for k in (*NUMBER_KEYS, *T.TEXT_DATA_KEYS)]
+        if any(v is not None and str(v).strip() for v in editable):
+            out.error("this row has entries but no KPI code; put the code back or clear the row", sheet=sheet,
+                      cell=refs["row"])
+        return None
+    code = normalise_code(str(raw_code)[:60])
+    lib = library()
+    if code not in lib.by_code:
+        out.error(f"unknown KPI code {show(raw_code)}: it is not one of the {len(lib)} U4SSC KPIs; keep the code "
+                  "printed by the template (e.g. 'EC: ICT: ICT: 1C')", sheet=sheet, cell=refs["code"])
+        return None
+    part = str(rec.get("part") or "").strip().lower()
+    if (code, part) not in job.points:
+        allowed = [p for (c, p) in job.points if c == code]
+        hint = "leave 'Part' empty" if allowed == [""] else "use one of: " + ", ".join(allowed)
+        out.error(f"{code} has no data point {show(rec.get('part'))}; {hint}", sheet=sheet,
+                  cell=refs.get("part", refs["row"]), kpi=code)
+        return None
+    if (code, part) in job.seen:
+        out.error(f"{code}{' ' + part if part else ''} appears twice (also row {job.seen[(code, part)]}); keep one "
+                  "row per data point", sheet=sheet, cell=refs["code"], kpi=code)
+        return None
+    return code, part
+
+
+def _report_formulas(job: _Assembly, rec: dict, code: str) -> None:
+    """A formula's saved result is used with a warning; a formula without one is an error (never calculated)."""
+    for fk, formula in rec.get("_formulas", {}).items():
+        if fk not in (*NUMBER_KEYS, *T.TEXT_DATA_KEYS):
+            continue
+        cell = rec["_cells"][fk]
+        if rec.get(fk) is None:
+            job.out.error(f"{T.DATA_HEADERS[fk]} holds a formula ({formula[:40]}) with no saved result; formulas "
+                          "are not calculated here, so type the figure itself", sheet=job.sheet, cell=cell, kpi=code)
+        else:
+            job.out.warning(f"{T.DATA_HEADERS[fk]} holds a formula ({formula[:40]}); its saved result "
+                            f"{show(rec.get(fk))} was used. Check it, or type the figure itself", sheet=job.sheet,
+                            cell=cell, kpi=code)
+
+
+def _text_cell(job: _Assembly, rec: dict, key: str, code: str) -> str:
+    raw = rec.get(key)
+    value = text(raw) if raw is not None and str(raw).strip() else ""
+    if key == "data_quality" and value:
+        level = DATA_QUALITY.get(norm_header(value))
+        if level is None:
+            job.out.error(f"data quality {show(value)} is not one of the six U4SSC levels; choose from the list: "
+                          + "; ".join(T.DATA_QUALITY_LEVELS), sheet=job.sheet, cell=rec["_cells"].get(key, ""),
+                          kpi=code)
+        return level or value  # an unknown level stays as typed: the error above names it
+    return value
+
+
+def _report_missing_rows(job: _Assembly) -> None:
+    """A workbook keeps every template row: a deleted one is named (a CSV lists only what it reports)."""
+    if job.kind != "xlsx":
+        return
+    missing: dict[str, list[str]] = {}
+    for code, part in job.points:
+        if (code, part) not in job.by_point:
+            missing.setdefault(code, []).append(part)
+    for code, parts in missing.items():
+        what = "row" if parts == [""] else "rows for " + ", ".join(parts)
+        job.out.warning(f"the {what} of {code} is missing, so it counts as not reported; keep every template row "
+                        "(leave it empty when not reported)", sheet=job.sheet, kpi=code)
+
+
+def _frame(by_point: dict[tuple[str, str], dict]) -> pd.DataFrame:
+    """One row per catalogue data point in catalogue order; `reported` where the inputs or final value give one."""
+    rows = []
+    for code, part in points_table()[["code", "part"]].itertuples(index=False):
+        rec = by_point.get((code, part))
+        if rec is None:
+            rec = {"code": code, "part": part, "numerator_value": math.nan, "denominator_value": math.nan,
+                   "final_value": math.nan, "sheet": "", "row": None, **{k: "" for k in T.TEXT_DATA_KEYS}}
+        rows.append(rec)
+    frame = pd.DataFrame(rows)
+    for k in NUMBER_KEYS:
+        frame[k] = frame[k].astype(float)
+    frame["row"] = frame["row"].astype("Int64")
+    computed = compute_frame(frame[["code", "part", *NUMBER_KEYS]])
+    frame["reported"] = computed["value"].notna().to_numpy()
+    return frame[FRAME_COLUMNS]
