@@ -50,7 +50,7 @@ def test_every_kpi_is_complete():
 def test_codes_are_as_itu_prints_them():
     k = kpis.get_kpi("ec:ict:ict:1c")
     assert k.code == "EC: ICT: ICT: 1C" and k.id == "EC-ICT-ICT-1C"
-    assert kpis.get_kpi("SC: EH: ED:1C").name  # ITU prints some codes without the last space
+    assert kpis.get_kpi("SC: EH: ED:1C").code == "SC: EH: ED: 1C"  # ITU prints some codes without the last space
     with pytest.raises(KeyError, match="no U4SSC KPI"):
         kpis.get_kpi("EC: ICT: ICT: 99C")
 

@@ -28,16 +28,6 @@ PUBLISHED = [
 ]
 
 
-def _achievement(value: float, target: float, direction: str) -> float:
-    """Share of target in %, capped at 100 (lower-is-better mirrored as target / value)."""
-    share = value / target if direction == "higher" else target / value
-    return min(share, 1.0) * 100
-
-
-def _band(ach: float) -> str:
-    return "95+" if ach >= 95 else "66-95" if ach >= 66 else "33-66" if ach >= 33 else "<33"
-
-
 def _point(code: str, part: str):
     return next(p for p in kpis.get_kpi(code).data_points() if p[0] == part)
 
@@ -120,25 +110,49 @@ def test_mode_shares_must_add_up():
         "para_transport": "none"}
 
 
-def test_urban_planning_counts_six_criteria_and_a_full_plan_meets_the_target():
+def test_urban_planning_counts_six_criteria_and_a_full_plan_meets_the_target(scorer):
     code = "EC: I: UP: 2A"
     k = kpis.get_kpi(code)
     assert k.direction == "higher" and k.value_range == (0, 100)
     assert compute(code, inputs_for(code, 6)) == {"": pytest.approx(100.0)}
     assert compute(code, inputs_for(code, 4))[""] == pytest.approx(66.6667, rel=1e-4)
-    t = load_targets().for_point(code)
-    assert t.target == 100 and _achievement(100.0, t.target, k.direction) == 100
+    assert load_targets().for_point(code).target == 100
+    # scored against the default target: six criteria of six meet it, four of six are two-thirds of the way
+    full = scorer.point(scorer({(code, ""): 100.0}), code)
+    assert (full["achievement"], full["band"], full["points"]) == (100.0, "95+", 4)
+    four = scorer.point(scorer({(code, ""): 400 / 6}), code)
+    assert four["achievement"] == pytest.approx(66.6667, rel=1e-4) and four["band"] == "66-95"
 
 
 # ---------------------------------------------------------------- targets
 
 
-@pytest.mark.parametrize(
-    ("value", "band"), [(57.1, "95+"), (57.0, "95+"), (45, "66-95"), (30, "33-66"), (10, "<33"), (84.51, "95+")])
-def test_fixed_broadband_bands_follow_the_published_mashhad_table(value, band):
-    t = load_targets().for_point("EC: ICT: ICT: 2C")
-    assert t.target == 60
-    assert _band(_achievement(value, t.target, "higher")) == band
+BROADBAND = "EC: ICT: ICT: 2C"
+
+
+def test_fixed_broadband_default_target_is_the_mashhad_60():
+    assert load_targets().for_point(BROADBAND).target == 60
+
+
+# the Mashhad factsheet prints the cut-offs for its 60 % target: 95+ from 57.0, 66-95 from 39.6, 33-66 from 19.8;
+# an edge belongs to the higher band, anything just below it to the lower one
+MASHHAD = [(60, "95+", 4), (57.1, "95+", 4), (57.0, "95+", 4), (56.99, "66-95", 3), (45, "66-95", 3),
+           (39.6, "66-95", 3), (39.59, "33-66", 2), (30, "33-66", 2), (19.8, "33-66", 2), (19.79, "<33", 1),
+           (10, "<33", 1), (0, "<33", 1), (84.51, "95+", 4)]
+
+
+@pytest.mark.parametrize(("value", "band", "points"), MASHHAD)
+def test_fixed_broadband_bands_follow_the_published_mashhad_table(scorer, value, band, points):
+    row = scorer.point(scorer({(BROADBAND, ""): value}, targets={(BROADBAND, ""): 60}), BROADBAND)
+    assert (row["band"], row["points"]) == (band, points)
+    assert row["target"] == 60 and bool(row["scored"])
+
+
+@pytest.mark.parametrize(("value", "band", "points"), [(57.0, "95+", 4), (39.6, "66-95", 3), (19.8, "33-66", 2),
+                                                       (19.79, "<33", 1)])
+def test_fixed_broadband_default_target_gives_the_mashhad_bands(scorer, value, band, points):
+    row = scorer.point(scorer({(BROADBAND, ""): value}), BROADBAND)
+    assert (row["band"], row["points"]) == (band, points)
 
 
 def test_every_economy_target_is_sourced_in_the_kpi_unit():
@@ -157,18 +171,54 @@ def test_every_economy_target_is_sourced_in_the_kpi_unit():
                 assert len(t.no_benchmark) > 40, f"{k.code} {part}: say why there is no benchmark"
 
 
-def test_hand_worked_achievements_on_published_values():
-    targets = load_targets()
-    # Karmøy 2020 water loss 35.42 % against the 20 % ADB level: 20 / 35.42 = 56.5 % -> 33-66 band
-    t = targets.for_point("EC: I: WS: 3C")
-    assert _achievement(35.42, t.target, "lower") == pytest.approx(56.465, rel=1e-3)
-    # Ålesund 2020 unemployment 2.16 % against 5 %: beyond target, capped at 100 %
-    assert _achievement(2.16, targets.for_point("EC: P: EM: 1C").target, "lower") == 100
-    # Ålesund 2020 R&D 1.13 % of GDP against 3 %: 37.7 % -> 33-66 band
-    ach = _achievement(1.13, targets.for_point("EC: P: IN: 1C").target, "higher")
-    assert ach == pytest.approx(37.667, rel=1e-3) and _band(ach) == "33-66"
-    # a travel time index of 1.8 against the 1.5 'good' limit: 83.3 % -> 66-95 band
-    assert _band(_achievement(1.8, targets.for_point("EC: I: T: 5A").target, "lower")) == "66-95"
+@pytest.mark.parametrize(("value", "band"), [(3.3, "66-95"), (1.65, "33-66"), (4.75, "95+")])
+def test_an_edge_reached_in_floating_point_belongs_to_the_higher_band(scorer, value, band):
+    # 3.3 / 5 * 100 is 65.99999999999999 in floating point, yet 3.3 is exactly 66 % of 5
+    code = "EC: P: EM: 3A"
+    row = scorer.point(scorer({(code, ""): value}, targets={(code, ""): 5}), code)
+    assert row["band"] == band
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "achievement", "band"),
+    [
+        ("EC: I: WS: 3C", 35.42, 56.465, "33-66"),  # Karmøy 2020 water loss against the 20 % ADB level: 20 / 35.42
+        ("EC: P: EM: 1C", 2.16, 100.0, "95+"),      # Ålesund 2020 unemployment, below the 5 % target: capped at 100
+        ("EC: P: IN: 1C", 1.13, 37.667, "33-66"),   # Ålesund 2020 R&D, 1.13 % of GDP against 3 %
+        ("EC: I: T: 5A", 1.8, 83.333, "66-95"),     # travel time index 1.8 against the 1.5 'good' limit: 1.5 / 1.8
+    ],
+)
+def test_hand_worked_achievements_on_published_values(scorer, code, value, achievement, band):
+    row = scorer.point(scorer({(code, ""): value}), code)
+    assert row["achievement"] == pytest.approx(achievement, rel=1e-3)
+    assert row["band"] == band
+
+
+EMPLOYMENT = ["EC: P: EM: 1C", "EC: P: EM: 2C", "EC: P: EM: 3A", "EC: P: EM: 4A"]  # lower, lower, higher, higher
+
+
+def test_employment_directions_used_below():
+    assert [kpis.get_kpi(c).direction for c in EMPLOYMENT] == ["lower", "lower", "higher", "higher"]
+
+
+def test_category_score_is_points_over_four_per_scored_kpi(scorer):
+    # target 10 for each; lower is better for the first two: 10 / 50 = 20 % -> 1 point, 10 / 12.5 = 80 % -> 3;
+    # higher for the others: 10 / 10 -> 4, 2 / 10 = 20 % -> 1. Points 1, 3, 4, 1 = 9 of 16 = 56.25 % -> 33-66
+    res = scorer(dict(zip([(c, "") for c in EMPLOYMENT], [50, 12.5, 10, 2], strict=True)),
+                 targets={(c, ""): 10 for c in EMPLOYMENT})
+    assert [scorer.point(res, c)["points"] for c in EMPLOYMENT] == [1, 3, 4, 1]
+    g = scorer.group(res, "category", "Employment")
+    assert (g["points"], g["max_points"], g["score"], g["band"]) == (9, 16, 56.25, "33-66")
+    assert (g["kpis_total"], g["kpis_reported"], g["kpis_scored"]) == (4, 4, 4)
+
+
+def test_category_score_leaves_out_an_unreported_kpi(scorer):
+    # 10 / 12.5 = 80 % -> 3, 10 / 5 capped -> 4, not reported, 5 / 10 = 50 % -> 2: 9 of 12 = 75 % -> 66-95
+    res = scorer(dict(zip([(c, "") for c in EMPLOYMENT], [12.5, 5, None, 5], strict=True)),
+                 targets={(c, ""): 10 for c in EMPLOYMENT})
+    g = scorer.group(res, "category", "Employment")
+    assert (g["points"], g["max_points"], g["score"], g["band"]) == (9, 12, 75.0, "66-95")
+    assert (g["kpis_total"], g["kpis_reported"], g["kpis_scored"]) == (4, 3, 3)
 
 
 def test_counts_without_a_norm_stay_unscored():

@@ -22,12 +22,6 @@ PUBLISHED = [
 ]
 
 
-def _achievement(value: float, target: float, direction: str) -> float:
-    """U4SSC share of target, capped at 100 % (lower-is-better mirrored as target / value)."""
-    share = value / target if direction == "higher" else (1.0 if value == 0 else target / value)
-    return min(share, 1.0) * 100
-
-
 def test_the_dimension_has_its_29_kpis_in_two_sub_dimensions():
     assert len(SOCIETY) == 29
     assert {k.sub_dimension for k in SOCIETY} == {
@@ -105,20 +99,45 @@ def test_every_data_point_has_a_sourced_target_or_a_reason():
 
 
 @pytest.mark.parametrize(
-    ("code", "value", "expected"),
+    ("code", "value", "expected", "band"),
     [
-        ("SC: SH: SI: 1C", 0.74, 74.0),            # 0.74 / 1 -> band 66-95
-        ("SC: SH: SA: 9C", 10.46, 3.2 / 10.46 * 100),  # 30.6 % -> band <33
-        ("SC: SH: SI: 5A", 34.2, 34.2 / 45 * 100),   # 76 % of the Barcelona target
-        ("SC: SH: SA: 1C", 0.0, 100.0),            # no disaster deaths: full achievement
-        ("SC: SH: SA: 1C", 1.72, 50.0),            # twice the 0.86 global level
-        ("SC: EH: H: 2C", 140, 50.0),              # twice the SDG 3.1 threshold
+        ("SC: SH: SI: 1C", 0.74, 74.0, "66-95"),               # 0.74 of the parity ratio 1
+        ("SC: SH: SA: 9C", 10.46, 3.2 / 10.46 * 100, "<33"),   # 30.6 % of the 3.2 level
+        ("SC: SH: SI: 5A", 34.2, 34.2 / 45 * 100, "66-95"),    # 76 % of the Barcelona target
+        ("SC: SH: SA: 1C", 0.0, 100.0, "95+"),                 # no disaster deaths: full achievement
+        ("SC: SH: SA: 1C", 1.72, 50.0, "33-66"),               # twice the 0.86 global level
+        ("SC: EH: H: 2C", 140, 50.0, "33-66"),                 # twice the SDG 3.1 threshold
     ],
 )
-def test_default_targets_give_hand_worked_achievements(code, value, expected):
-    kpi = kpis.get_kpi(code)
-    target = load_targets().for_point(code).target
-    assert _achievement(value, target, kpi.direction) == pytest.approx(expected, abs=0.01)
+def test_default_targets_give_hand_worked_achievements(scorer, code, value, expected, band):
+    row = scorer.point(scorer({(code, ""): value}), code)
+    assert row["achievement"] == pytest.approx(expected, abs=0.01)
+    assert (row["band"], bool(row["scored"])) == (band, True)
+
+
+EDUCATION = ["SC: EH: ED: 1C", "SC: EH: ED: 2C", "SC: EH: ED: 3C", "SC: EH: ED: 4C"]
+
+
+def test_education_category_score_from_band_points(scorer):
+    """U4SSC aggregate example: points 1, 3, 4, 1 -> 9 of 16 = 56.25 % -> band 33-66."""
+    res = scorer(dict(zip([(c, "") for c in EDUCATION], [10, 70, 100, 20], strict=True)),
+                 targets={(c, ""): 100 for c in EDUCATION})
+    assert [scorer.point(res, c)["points"] for c in EDUCATION] == [1, 3, 4, 1]
+    g = scorer.group(res, "category", "Education")
+    assert (g["points"], g["max_points"], g["score"], g["band"]) == (9, 16, 56.25, "33-66")
+    # only Education is scored with this target file, so every level above carries the same score
+    for level, name in (("sub_dimension", "Education, Health and Culture"), ("dimension", "Society and Culture"),
+                        ("overall", "Overall")):
+        assert scorer.group(res, level, name)["score"] == 56.25
+
+
+def test_education_category_score_without_an_unreported_kpi(scorer):
+    """Three reported with points 3, 4, 2 -> 9 of 12 = 75 % -> band 66-95; the unreported KPI is left out."""
+    res = scorer(dict(zip([(c, "") for c in EDUCATION], [70, 100, None, 40], strict=True)),
+                 targets={(c, ""): 100 for c in EDUCATION})
+    g = scorer.group(res, "category", "Education")
+    assert (g["points"], g["max_points"], g["score"], g["band"]) == (9, 12, 75.0, "66-95")
+    assert (g["kpis_total"], g["kpis_reported"], g["kpis_scored"]) == (4, 3, 3)
 
 
 def test_no_benchmark_kpis_match_what_u4ssc_leaves_unscored():
