@@ -24,8 +24,8 @@ _PUBLIC = {
     "filter_kpis": ("kpis.library", "filter_kpis"),
     "load_targets": ("kpis.library", "load_targets"),
     "CatalogueError": ("kpis.library", "CatalogueError"),
-    "compute": ("kpis.compute", "compute"),
-    "ComputationError": ("kpis.compute", "ComputationError"),
+    "compute": ("kpis.formulas", "compute"),
+    "ComputationError": ("kpis.formulas", "ComputationError"),
     "write_template": ("kpis.template", "write_template"),
     "read_submission": ("kpis.validation", "read_submission"),
     "Submission": ("kpis.intake", "Submission"),
@@ -45,6 +45,7 @@ __all__ = sorted([*_PUBLIC, "catalogue", "compare"]) + ["__version__"]
 def catalogue(targets: Targets | None = None) -> pd.DataFrame:
     """The indicator table: one row per KPI (91) with hierarchy, unit, direction, target and its source, SDG links.
     In JupyterLab it shows the key columns, escaped."""
+    # start-up: `import kpis` stays light (no pandas) until a name is used
     from .display import CatalogueFrame
     from .library import catalogue_frame
 
@@ -53,7 +54,7 @@ def catalogue(targets: Targets | None = None) -> pd.DataFrame:
 
 def compare(results_or_paths: Any, targets: str | Path | Targets | None = None, **options: Any) -> Comparison:
     """Compare many cities and years: see `kpis.comparison.compare`."""
-    from .comparison import compare as _compare
+    from .comparison import compare as _compare  # start-up: as for catalogue()
 
     return _compare(results_or_paths, targets, **options)
 

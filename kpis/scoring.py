@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import rules
-from .compute import compute_frame
+from .formulas import compute_frame
 from .grouping import ScoringMeta, scoring_meta
 from .library import Targets, load_targets
 from .models import normalise_code
@@ -197,7 +197,7 @@ def score_frame(
     value_origin]) for any number of city-years.
 
     Data points missing from the frame count as not reported. A frame with raw inputs (numerator_value,
-    denominator_value, final_value) and no `value` column is computed first with `kpis.compute.compute_frame`.
+    denominator_value, final_value) and no `value` column is computed first with `kpis.formulas.compute_frame`.
     """
     _check_options(method, normalise, aggregate)
     tset = _resolve_targets(targets)

@@ -7,10 +7,14 @@ magnitudes match each data point's unit; points without a target use a typical m
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from .library import library, load_targets, points_table
+from .paths import slugify
+from .template import DATA_QUALITY_LEVELS, write_template
 
 REGIONS = ("Africa", "Americas", "Asia", "Europe", "Oceania")  # UN M49 regions
 COUNTRY = "Invented"
@@ -154,11 +158,6 @@ def profiles(frame: pd.DataFrame) -> pd.DataFrame:
 def write_workbooks(frame: pd.DataFrame, folder, measures: dict[str, str] | None = None) -> list:
     """Write each invented city-year of a `cities()` frame as a filled data-collection workbook (final values
     only, data quality 'Based on accurate measurements'), e.g. to exercise `ssc assess` on many cities."""
-    from pathlib import Path
-
-    from .run import slugify
-    from .template import DATA_QUALITY_LEVELS, write_template
-
     folder = Path(folder)
     paths = []
     for (city, year), g in frame.groupby(["city", "year"], sort=False):

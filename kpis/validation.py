@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +33,7 @@ def read_submission(path: str | Path) -> Submission:
     path = Path(path)
     sub, problems = load(path)
     if sub is not None:
-        problems += check_submission(sub)
+        problems += check_submission(sub, problems)
     if sub is None or any(p.severity == "error" for p in problems):
         raise SubmissionError(str(path), problems)
     sub.problems = problems
@@ -46,7 +46,7 @@ def validate(path: str | Path) -> list[Problem]:
     try:
         sub, problems = load(path)
         if sub is not None:
-            problems += check_submission(sub)
+            problems += check_submission(sub, problems)
     except Exception as exc:  # noqa: BLE001 - the promise is a list, even for a file nobody foresaw
         problems = [Problem("error", str(path), "", "", "",
                             f"the file could not be checked ({type(exc).__name__}: {str(exc)[:200]}); "
@@ -75,13 +75,20 @@ class _Checks:
     shared: dict[tuple[str, str], dict[float, str]] = field(default_factory=lambda: defaultdict(dict))
 
 
-def check_submission(sub: Submission) -> list[Problem]:
-    """Value checks on a read submission: profile, input ranges, formulas, final values, composites."""
+def check_submission(sub: Submission, earlier: Iterable[Problem] = ()) -> list[Problem]:
+    """Value checks on a read submission: profile, input ranges, formulas, final values, composites.
+
+    `earlier` are the problems found while reading: a cell that already has an error there (a negative population,
+    a word in a number cell) gets no second problem here, such as "the population is empty".
+    """
     out: list[Problem] = []
     file = str(sub.path)
+    explained = {p.cell for p in earlier if p.severity == "error" and p.cell}
 
     def add(severity: Severity, code: str, part: str, key: str, message: str) -> None:
         cell = sub.cell(code, part, key) if code else key
+        if cell in explained:
+            return
         sheet = cell.split("!")[0] if "!" in cell else ""
         out.append(Problem(severity, file, sheet, cell, code, message))
 
@@ -112,6 +119,10 @@ def _check_row(checks: _Checks, spec: dict, rec) -> None:
             checks.add("warning", code, part, "data_quality",
                        f"{_label(code, part)} is reported without a data-quality level; choose one of the six levels "
                        "from the list")
+        if not rec.source_name:
+            checks.add("warning", code, part, "source_name",
+                       f"{_label(code, part)} is reported without a source; name the publication, register or "
+                       "department it comes from (Instructions, step 4)")
 
 
 def _label(code: str, part: str) -> str:

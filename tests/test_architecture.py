@@ -24,7 +24,7 @@ STAGES: list[list[str]] = [
     ["errors", "rules", "export", "paths"],  # no project imports but errors
     ["models"],  # the schema of the library
     ["library"],  # catalogue and target sets as plain data
-    ["compute", "grouping", "display"],  # formulas applied; group membership; presentation primitives
+    ["formulas", "grouping", "display"],  # formulas applied; group membership; presentation primitives
     ["template", "limits", "problems"],  # the workbook the cities fill in; caps; problem records
     ["intake"],  # reading files
     ["validation", "validation_report"],  # checking them; what `ssc validate` shows
@@ -198,3 +198,18 @@ def test_no_other_module_redefines_a_rule(path):
     for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         code = line.split("#", 1)[0]
         assert not EDGE_LITERALS.search(code), f"{path.name}:{no} writes band edges by hand: {line.strip()}"
+
+
+def test_public_names_stay_what_they_are_after_every_module_is_imported():
+    """`kpis.compute`, `kpis.catalogue`, `kpis.compare`… are functions even once every sub-module is loaded (a
+    sub-module of the same name would replace them)."""
+    import importlib
+
+    for name in _modules():
+        if name not in ("__init__", "cli"):
+            importlib.import_module(f"kpis.{name}")
+    for name in kpis.__all__:
+        if name == "__version__":
+            continue
+        value = getattr(kpis, name)
+        assert not isinstance(value, type(kpis)), f"kpis.{name} is a module, not the public {name}"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import kpis
-from kpis.compute import ComputationError, compute, inputs_for
+from kpis.formulas import ComputationError, compute, inputs_for
 from kpis.library import CatalogueError, library, load_kpis, load_targets
 
 PLACEHOLDERS = ("TO WRITE", "to write", "ZERO-TARGET", "TBD", "TODO")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import kpis
-from kpis.compute import ComputationError, compute, inputs_for
+from kpis.formulas import ComputationError, compute, inputs_for
 from kpis.library import library, load_targets
 
 PLACEHOLDERS = ("TO WRITE", "to write", "ZERO-TARGET", "TBD", "TODO", "unverified")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import kpis
-from kpis.compute import ComputationError, compute
+from kpis.formulas import ComputationError, compute
 from kpis.library import library, load_targets
 
 PLACEHOLDERS = ("TO WRITE", "to write", "ZERO-TARGET", "TBD", "TODO", "SOURCE")

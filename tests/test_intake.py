@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from kpis import cli, paths, read_submission, validate
-from kpis.compute import compute_frame
+from kpis.formulas import compute_frame
 from kpis.intake import FRAME_COLUMNS
 from kpis.library import points_table
 from kpis.problems import SubmissionError

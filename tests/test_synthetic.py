@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpis.compute import compute_frame
+from kpis.formulas import compute_frame
 from kpis.library import points_table
 from kpis.synthetic import cities, profiles
 

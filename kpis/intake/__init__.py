@@ -2,7 +2,7 @@
 
 Everything in a submitted file is untrusted: caps are checked first (`kpis.limits`), openpyxl streams values only
 (no formulas evaluated, no external links, no macros), numbers are read cell by cell with `kpis.rules`, and the KPI
-values are recomputed later from the inputs (`kpis.compute`), never taken from a cached formula result.
+values are recomputed later from the inputs (`kpis.formulas`), never taken from a cached formula result.
 
 The stage is small modules read in this order: `submission` (what intake produces), `rows` (cells and rows to the
 table of data points), `workbook` and `longcsv` (the two file formats), and `load` here.

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import limits, rules
 from .. import template as T
-from ..compute import compute_frame
+from ..formulas import compute_frame
 from ..library import library, points_table
 from ..models import normalise_code
 from ..problems import ProblemCollector
@@ -117,9 +117,7 @@ def assemble(records: list[dict], out: ProblemCollector, sheet: str,
                                   "row": rec["_row"]}
         _report_formulas(job, rec, code)
         for nk in NUMBER_KEYS:
-            num = read_number(rec.get(nk), T.DATA_HEADERS[nk], out, sheet=sheet, cell=refs.get(nk, ""), kpi=code,
-                              warn_text=kind == "xlsx")
-            row[nk] = math.nan if num is None else num
+            row[nk] = _number_cell(job, rec, nk, code, job.points[key])
         for tk in T.TEXT_DATA_KEYS:
             row[tk] = _text_cell(job, rec, tk, code)
         job.by_point[key] = row
@@ -157,6 +155,23 @@ def _row_key(job: _Assembly, rec: dict) -> tuple[str, str] | None:
                   "row per data point", sheet=sheet, cell=refs["code"], kpi=code)
         return None
     return code, part
+
+
+def _number_cell(job: _Assembly, rec: dict, key: str, code: str, point: dict) -> float:
+    """A number cell; a yes/no KPI's final value may also be the answer itself ('Yes', 'No', 'Partial')."""
+    raw, cell = rec.get(key), rec["_cells"].get(key, "")
+    if point["kind"] == "yes_no" and key == "final_value":
+        answer = rules.parse_yes_no(raw)
+        if answer is not None:
+            return answer
+        parsed = rules.parse_number(raw)
+        if parsed.status in ("text", "ambiguous"):
+            job.out.error(f"{T.DATA_HEADERS[key]} is {show(raw)}; for this yes/no KPI type Yes, No or Partial (or "
+                          f"the % of the {point['n_criteria']} criteria met)", sheet=job.sheet, cell=cell, kpi=code)
+            return math.nan
+    num = read_number(raw, T.DATA_HEADERS[key], job.out, sheet=job.sheet, cell=cell, kpi=code,
+                      warn_text=job.kind == "xlsx")
+    return math.nan if num is None else num
 
 
 def _report_formulas(job: _Assembly, rec: dict, code: str) -> None:
