@@ -208,7 +208,7 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
     run = CityRun(input=str(path), catalogue_version=CATALOGUE_VERSION, target_set=targets.label)
     t0 = time.perf_counter()
     if not path.is_file():
-        run.status, run.reason = "invalid", f"{path}: no such file"
+        run.status, run.reason = "invalid", _not_a_file(path)
         return run, None, ""
     run.input_sha256 = sha256_file(path)
     try:
@@ -285,15 +285,11 @@ def assess(
     from .catalogue import load_targets
 
     files = [Path(f) for f in files] if files else [demo_city()]
+    missing = [f for f in files if not f.is_file()]
+    if len(missing) == len(files):  # nothing to assess: say so at once, before any pool or kernel is started
+        raise UserError("; ".join(_not_a_file(f) for f in missing))
     own_pool = executor is None
-    if own_pool:  # first of all, so that the workers' kernels warm up while the cities are checked and scored
-        workers = max(1, min(jobs or os.cpu_count() or 1, len(files)))
-        # spawn, not fork: a forked worker inherits the caller's event loop and threads (JupyterLab, a Playwright
-        # session) and can hang in them; a spawned one starts clean, and its start-up overlaps the scoring anyway
-        executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
-                                       mp_context=multiprocessing.get_context("spawn"))
-        for _ in range(workers):
-            executor.submit(_spawned)
+    timed_out = False
     try:
         out = Path(out)
         target_file = Path(targets) if targets else None
@@ -304,7 +300,7 @@ def assess(
         runs: list[CityRun] = []
         taken: set[str] = set()
         todo: list[tuple[CityRun, dict, str]] = []
-        for path in files:
+        for i, path in enumerate(files):
             try:
                 run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken,
                                               decimal_separator)
@@ -314,10 +310,15 @@ def assess(
             runs.append(run)
             if params is not None:
                 todo.append((run, check_parameters(params, allowed), title))
+                if executor is None:
+                    # the first city that needs a report starts the pool, so that the workers' kernels warm up
+                    # while the remaining cities are checked and scored; a batch where every city is skipped or
+                    # invalid never pays for starting (and stopping) worker processes
+                    executor = _start_pool(jobs, len(files) - i)
         timed_out = _render_all(todo, notebook, timeout, executor, progress)
     finally:
-        if own_pool:
-            _stop_pool(executor, kill=locals().get("timed_out", False))
+        if own_pool and executor is not None:
+            _stop_pool(executor, kill=timed_out)
     result = BatchResult(runs, out)
     if pdf:
         # Playwright's sync API refuses to run where an asyncio loop is running (JupyterLab, or a caller's own
@@ -331,6 +332,24 @@ def assess(
             _write_manifest(Path(run.out_dir) / "manifest.json", run)
     _write_manifest(out / "manifest.json", {"package_version": __version__, "cities": [asdict(r) for r in runs]})
     return result
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_dir():
+        return f"{path}: is a folder, not a submission file; give the .xlsx or .csv files in it"
+    return f"{path}: no such file; check the name and folder"
+
+
+def _start_pool(jobs: int | None, cities: int) -> ProcessPoolExecutor:
+    """A local pool of at most `cities` workers, each warming its kernel and nbconvert as soon as it starts."""
+    workers = max(1, min(jobs or os.cpu_count() or 1, cities))
+    # spawn, not fork: a forked worker inherits the caller's event loop and threads (JupyterLab, a Playwright
+    # session) and can hang in them; a spawned one starts clean, and its start-up overlaps the scoring anyway
+    executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
+                                   mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        executor.submit(_spawned)
+    return executor
 
 
 def _render_all(todo, notebook: Path, timeout: float, executor: Executor, progress: bool) -> bool:

@@ -48,3 +48,60 @@ def test_comparison_notebook_writes_its_exports_into_the_output_folder(tmp_path)
     assert sorted(p.name for p in out.iterdir()) == sorted(EXPORTS)
     for name in EXPORTS:
         assert _rows(out / name) > 0, name
+
+
+def test_a_missing_input_is_refused_at_once(tmp_path):
+    """No worker pool, no kernel: one line naming the file, exit code 1, nothing written."""
+    proc, seconds = _ssc("assess", "missing.xlsx", "--out", str(tmp_path / "r"), cwd=tmp_path)
+    print(f"ssc assess missing.xlsx: {seconds:.2f} s")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "missing.xlsx" in lines[0] and "no such file" in lines[0], proc.stderr
+    assert seconds < 3
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_inputs_start_no_pool(tmp_path, monkeypatch):
+    from kpis import run
+    from kpis.errors import UserError
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a worker pool was started with nothing to render")
+
+    monkeypatch.setattr(run, "_start_pool", no_pool)
+    with pytest.raises(UserError, match=r"a\.xlsx: no such file.*b\.xlsx: no such file"):
+        run.assess([tmp_path / "a.xlsx", tmp_path / "b.xlsx"], out=tmp_path / "r", progress=False)
+
+
+@pytest.fixture(scope="module")
+def rendered_batch(tmp_path_factory):
+    """Two cities rendered once (the slow part); the tests below re-run them."""
+    root = tmp_path_factory.mktemp("batch")
+    inputs = [str(demo_city()), str(bundled("data", "cities/rana-2020.xlsx"))]
+    proc, _ = _ssc("assess", *inputs, "--out", str(root / "reports"), cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    return root, inputs
+
+
+def _skipped(stdout: str) -> bool:
+    return bool(re.search(r"Demo City \(invented data\)\s+2024\s+skipped", stdout)
+                and re.search(r"Rana\s+2020\s+skipped", stdout))
+
+
+def test_a_rerun_with_nothing_to_render_starts_no_pool(rendered_batch, monkeypatch):
+    from kpis import run
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a worker pool was started with nothing to render")
+
+    root, inputs = rendered_batch
+    monkeypatch.setattr(run, "_start_pool", no_pool)
+    result = run.assess(inputs, out=root / "reports", progress=False)
+    assert [r.status for r in result.runs] == ["skipped", "skipped"] and result.exit_code == 0
+    # a missing file among unchanged cities: refused in the summary, the others still skipped, exit code 1
+    result = run.assess([inputs[0], root / "missing.xlsx", inputs[1]], out=root / "reports", progress=False)
+    assert [r.status for r in result.runs] == ["skipped", "invalid", "skipped"]
+    assert "missing.xlsx: no such file" in result.runs[1].reason
+    assert result.exit_code == 1
+
