@@ -198,12 +198,31 @@ class BatchResult:
         return 1 if bad or self.pdf_message else 0
 
 
+def _previous_reports(out: Path) -> dict[str, tuple[Path, dict]]:
+    """Fingerprint -> (city folder, its manifest) of every finished report already in `out`."""
+    found: dict[str, tuple[Path, dict]] = {}
+    root = out.resolve()
+    for manifest in sorted(out.glob("*/*/manifest.json")):
+        try:
+            old = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        city_dir = manifest.parent.resolve()
+        finished = isinstance(old, dict) and old.get("status") in {"ok", "skipped"} and old.get("fingerprint")
+        if finished and root in city_dir.parents:
+            found.setdefault(old["fingerprint"], (city_dir, old))
+    return found
+
+
 def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
-             taken: set[str], decimal_separator: str = "."):
-    """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title)."""
+             taken: set[str], decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None):
+    """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title).
+
+    `previous` (from `_previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
+    finished report is skipped without reading the workbook again, so that a re-run of unchanged cities does not
+    even import pandas.
+    """
     from .catalogue import CATALOGUE_VERSION
-    from .intake import SubmissionError, read_submission
-    from .scoring import score
 
     run = CityRun(input=str(path), catalogue_version=CATALOGUE_VERSION, target_set=targets.label)
     t0 = time.perf_counter()
@@ -211,6 +230,23 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
         run.status, run.reason = "invalid", _not_a_file(path)
         return run, None, ""
     run.input_sha256 = sha256_file(path)
+    run.fingerprint = hashlib.sha256(
+        f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
+        f"|pdf={pdf}|{decimal_separator}".encode()
+    ).hexdigest()
+    wanted = ["report.html"] + (["report.pdf"] if pdf else [])
+    if not force and previous and run.fingerprint in previous:
+        city_dir, old = previous[run.fingerprint]
+        if str(city_dir) not in taken and all((city_dir / w).exists() for w in wanted):
+            taken.add(str(city_dir))
+            run.city, run.year = old.get("city", ""), old.get("year")
+            run.slug, run.out_dir = city_dir.parent.name, str(city_dir)
+            run.status, run.reason = "skipped", "inputs and code unchanged since the last run (use --force to redo)"
+            run.outputs = old.get("outputs", [])
+            return run, None, ""
+    from .intake import SubmissionError, read_submission
+    from .scoring import score
+
     try:
         sub = read_submission(path)
     except SubmissionError as exc:
@@ -232,17 +268,12 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
         run.reason = f"{run.city} {run.year} appears twice in this batch; keep one submission per city and year"
         return run, None, ""
     taken.add(run.out_dir)
-    run.fingerprint = hashlib.sha256(
-        f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
-        f"|pdf={pdf}|{decimal_separator}".encode()
-    ).hexdigest()
     manifest = city_dir / "manifest.json"
     if not force and manifest.exists():
         try:
             old = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
-        wanted = ["report.html"] + (["report.pdf"] if pdf else [])
         if old.get("status") in {"ok", "skipped"} and old.get("fingerprint") == run.fingerprint and all(
             (city_dir / w).exists() for w in wanted
         ):
@@ -300,10 +331,11 @@ def assess(
         runs: list[CityRun] = []
         taken: set[str] = set()
         todo: list[tuple[CityRun, dict, str]] = []
+        previous = {} if force else _previous_reports(out)
         for i, path in enumerate(files):
             try:
                 run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken,
-                                              decimal_separator)
+                                              decimal_separator, previous)
             except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
                 run = CityRun(input=str(path), status="invalid", reason=_failure_reason(exc))
                 params, title = None, ""

@@ -89,6 +89,18 @@ def _skipped(stdout: str) -> bool:
                 and re.search(r"Rana\s+2020\s+skipped", stdout))
 
 
+def test_a_rerun_with_every_city_unchanged_returns_at_once(rendered_batch):
+    root, inputs = rendered_batch
+    proc, seconds = _ssc("assess", *inputs, "--out", str(root / "reports"), cwd=root)
+    print(f"re-run of an unchanged 2-city batch: {seconds:.2f} s")
+    assert proc.returncode == 0, proc.stderr
+    assert _skipped(proc.stdout), proc.stdout
+    assert "2 of 2 cities done" in proc.stdout
+    assert seconds < 3
+    batch = json.loads((root / "reports" / "manifest.json").read_text())
+    assert [c["status"] for c in batch["cities"]] == ["skipped", "skipped"]
+
+
 def test_a_rerun_with_nothing_to_render_starts_no_pool(rendered_batch, monkeypatch):
     from kpis import run
 
@@ -105,3 +117,13 @@ def test_a_rerun_with_nothing_to_render_starts_no_pool(rendered_batch, monkeypat
     assert "missing.xlsx: no such file" in result.runs[1].reason
     assert result.exit_code == 1
 
+
+def test_a_missing_file_among_unchanged_cities_keeps_the_batch_going(rendered_batch):
+    root, inputs = rendered_batch
+    proc, seconds = _ssc("assess", inputs[0], "missing.xlsx", inputs[1], "--out", str(root / "reports"), cwd=root)
+    print(f"re-run with a missing file among 2 unchanged cities: {seconds:.2f} s")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert re.search(r"missing\.xlsx\s+invalid\s+\S+\s+missing\.xlsx: no such file", proc.stdout), proc.stdout
+    assert _skipped(proc.stdout) and "2 of 3 cities done" in proc.stdout
+    assert seconds < 3
