@@ -19,6 +19,7 @@ import time
 import unicodedata
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from . import __version__
@@ -215,8 +216,11 @@ def _previous_reports(out: Path) -> dict[str, tuple[Path, dict]]:
 
 
 def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
-             taken: set[str], decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None):
+             taken: set[str], decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None,
+             will_render=None):
     """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title).
+
+    `will_render()` is called as soon as the city is known to need a report (valid, not skipped), before scoring.
 
     `previous` (from `_previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
     finished report is skipped without reading the workbook again, so that a re-run of unchanged cities does not
@@ -280,6 +284,8 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
             run.status, run.reason = "skipped", "inputs and code unchanged since the last run (use --force to redo)"
             run.outputs = old.get("outputs", [])
             return run, None, ""
+    if will_render is not None:
+        will_render()
     t1 = time.perf_counter()
     results = score(sub, targets=targets)
     city_dir.mkdir(parents=True, exist_ok=True)
@@ -332,21 +338,25 @@ def assess(
         taken: set[str] = set()
         todo: list[tuple[CityRun, dict, str]] = []
         previous = {} if force else _previous_reports(out)
+
+        def will_render(cities: int) -> None:
+            # the first city that needs a report starts the pool, so that the workers' kernels warm up while it and
+            # the remaining cities are scored; a batch where every city is skipped or invalid never pays for
+            # starting (and stopping) worker processes
+            nonlocal executor
+            if executor is None:
+                executor = _start_pool(jobs, cities)
+
         for i, path in enumerate(files):
             try:
                 run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken,
-                                              decimal_separator, previous)
+                                              decimal_separator, previous, partial(will_render, len(files) - i))
             except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
                 run = CityRun(input=str(path), status="invalid", reason=_failure_reason(exc))
                 params, title = None, ""
             runs.append(run)
             if params is not None:
                 todo.append((run, check_parameters(params, allowed), title))
-                if executor is None:
-                    # the first city that needs a report starts the pool, so that the workers' kernels warm up
-                    # while the remaining cities are checked and scored; a batch where every city is skipped or
-                    # invalid never pays for starting (and stopping) worker processes
-                    executor = _start_pool(jobs, len(files) - i)
         timed_out = _render_all(todo, notebook, timeout, executor, progress)
     finally:
         if own_pool and executor is not None:

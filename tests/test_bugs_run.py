@@ -89,6 +89,7 @@ def _skipped(stdout: str) -> bool:
                 and re.search(r"Rana\s+2020\s+skipped", stdout))
 
 
+@pytest.mark.slow
 def test_a_rerun_with_every_city_unchanged_returns_at_once(rendered_batch):
     root, inputs = rendered_batch
     proc, seconds = _ssc("assess", *inputs, "--out", str(root / "reports"), cwd=root)
@@ -101,6 +102,7 @@ def test_a_rerun_with_every_city_unchanged_returns_at_once(rendered_batch):
     assert [c["status"] for c in batch["cities"]] == ["skipped", "skipped"]
 
 
+@pytest.mark.slow
 def test_a_rerun_with_nothing_to_render_starts_no_pool(rendered_batch, monkeypatch):
     from kpis import run
 
@@ -118,6 +120,7 @@ def test_a_rerun_with_nothing_to_render_starts_no_pool(rendered_batch, monkeypat
     assert result.exit_code == 1
 
 
+@pytest.mark.slow
 def test_a_missing_file_among_unchanged_cities_keeps_the_batch_going(rendered_batch):
     root, inputs = rendered_batch
     proc, seconds = _ssc("assess", inputs[0], "missing.xlsx", inputs[1], "--out", str(root / "reports"), cwd=root)
