@@ -319,12 +319,12 @@ def assess(
     """
     if decimal_separator not in {".", ","}:
         raise UserError(f"decimal separator {decimal_separator!r}: use '.' or ','")
-    from .catalogue import load_targets
-
     files = [Path(f) for f in files] if files else [demo_city()]
     missing = [f for f in files if not f.is_file()]
-    if len(missing) == len(files):  # nothing to assess: say so at once, before any pool or kernel is started
+    if len(missing) == len(files):  # nothing to assess: say so at once, before any import, pool or kernel
         raise UserError("; ".join(_not_a_file(f) for f in missing))
+    from .catalogue import load_targets
+
     own_pool = executor is None
     timed_out = False
     try:
