@@ -17,6 +17,7 @@ import sys
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from . import __version__
@@ -116,6 +117,7 @@ class CityRun:
 def warm_worker() -> None:
     """Pool initializer: register the engine, warm nbconvert and start this worker's kernel with the report's
     imports done, all while the main process is still validating and scoring."""
+    # start-up: papermill, nbconvert and the kernel machinery load in the workers only, never in a skipped re-run
     from . import engine
     from .render import warm_exporter
 
@@ -133,6 +135,7 @@ def _spawned() -> None:
 
 def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float) -> dict[str, float]:
     """Worker: run the notebook with papermill on a reused kernel, then write report.html. Runs in a pool process."""
+    # start-up: as in warm_worker, the notebook machinery loads in the workers only
     import nbformat
     import papermill
 
@@ -180,20 +183,61 @@ class BatchResult:
         return 1 if bad or self.pdf_message else 0
 
 
+def _previous_reports(out: Path) -> dict[str, tuple[Path, dict]]:
+    """Fingerprint -> (city folder, its manifest) of every finished report already in `out`."""
+    found: dict[str, tuple[Path, dict]] = {}
+    root = out.resolve()
+    for manifest in sorted(out.glob("*/*/manifest.json")):
+        try:
+            old = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        city_dir = manifest.parent.resolve()
+        finished = isinstance(old, dict) and old.get("status") in {"ok", "skipped"} and old.get("fingerprint")
+        if finished and root in city_dir.parents:
+            found.setdefault(old["fingerprint"], (city_dir, old))
+    return found
+
+
 def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
-             taken: set[str], decimal_separator: str = "."):
-    """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title)."""
+             taken: set[str], decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None,
+             will_render=None):
+    """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title).
+
+    `will_render()` is called as soon as the city is known to need a report (valid, not skipped), before scoring.
+
+    `previous` (from `_previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
+    finished report is skipped without reading the workbook again, so that a re-run of unchanged cities does not
+    even import pandas.
+    """
+    # start-up: a skipped city never imports pandas, openpyxl or the scoring engine (a re-run of unchanged cities
+    # returns in under a second)
     from .library import CATALOGUE_VERSION
-    from .problems import SubmissionError
-    from .scoring import score
-    from .validation import read_submission
 
     run = CityRun(input=str(path), catalogue_version=CATALOGUE_VERSION, target_set=targets.label)
     t0 = time.perf_counter()
     if not path.is_file():
-        run.status, run.reason = "invalid", f"{path}: no such file"
+        run.status, run.reason = "invalid", _not_a_file(path)
         return run, None, ""
     run.input_sha256 = sha256_file(path)
+    run.fingerprint = hashlib.sha256(
+        f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
+        f"|pdf={pdf}|{decimal_separator}".encode()
+    ).hexdigest()
+    wanted = ["report.html"] + (["report.pdf"] if pdf else [])
+    if not force and previous and run.fingerprint in previous:
+        city_dir, old = previous[run.fingerprint]
+        if str(city_dir) not in taken and all((city_dir / w).exists() for w in wanted):
+            taken.add(str(city_dir))
+            run.city, run.year = old.get("city", ""), old.get("year")
+            run.slug, run.out_dir = city_dir.parent.name, str(city_dir)
+            run.status, run.reason = "skipped", "inputs and code unchanged since the last run (use --force to redo)"
+            run.outputs = old.get("outputs", [])
+            return run, None, ""
+    from .problems import SubmissionError  # start-up: see above, only for a city that is read
+    from .scoring import score
+    from .validation import read_submission
+
     try:
         sub = read_submission(path)
     except SubmissionError as exc:
@@ -215,23 +259,20 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
         run.reason = f"{run.city} {run.year} appears twice in this batch; keep one submission per city and year"
         return run, None, ""
     taken.add(run.out_dir)
-    run.fingerprint = hashlib.sha256(
-        f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
-        f"|pdf={pdf}|{decimal_separator}".encode()
-    ).hexdigest()
     manifest = city_dir / "manifest.json"
     if not force and manifest.exists():
         try:
             old = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
-        wanted = ["report.html"] + (["report.pdf"] if pdf else [])
         if old.get("status") in {"ok", "skipped"} and old.get("fingerprint") == run.fingerprint and all(
             (city_dir / w).exists() for w in wanted
         ):
             run.status, run.reason = "skipped", "inputs and code unchanged since the last run (use --force to redo)"
             run.outputs = old.get("outputs", [])
             return run, None, ""
+    if will_render is not None:
+        will_render()
     t1 = time.perf_counter()
     results = score(sub, targets=targets)
     city_dir.mkdir(parents=True, exist_ok=True)
@@ -265,18 +306,14 @@ def assess(
     """
     if decimal_separator not in {".", ","}:
         raise UserError(f"decimal separator {decimal_separator!r}: use '.' or ','")
-    from .library import load_targets
-
     files = [Path(f) for f in files] if files else [demo_city()]
+    missing = [f for f in files if not f.is_file()]
+    if len(missing) == len(files):  # nothing to assess: say so at once, before any import, pool or kernel
+        raise UserError("; ".join(_not_a_file(f) for f in missing))
+    from .library import load_targets  # start-up: missing inputs are refused before the catalogue loads
+
     own_pool = executor is None
-    if own_pool:  # first of all, so that the workers' kernels warm up while the cities are checked and scored
-        workers = max(1, min(jobs or os.cpu_count() or 1, len(files)))
-        # spawn, not fork: a forked worker inherits the caller's event loop and threads (JupyterLab, a Playwright
-        # session) and can hang in them; a spawned one starts clean, and its start-up overlaps the scoring anyway
-        executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
-                                       mp_context=multiprocessing.get_context("spawn"))
-        for _ in range(workers):
-            executor.submit(_spawned)
+    timed_out = False
     try:
         out = Path(out)
         target_file = Path(targets) if targets else None
@@ -287,10 +324,20 @@ def assess(
         runs: list[CityRun] = []
         taken: set[str] = set()
         todo: list[tuple[CityRun, dict, str]] = []
-        for path in files:
+        previous = {} if force else _previous_reports(out)
+
+        def will_render(cities: int) -> None:
+            # the first city that needs a report starts the pool, so that the workers' kernels warm up while it and
+            # the remaining cities are scored; a batch where every city is skipped or invalid never pays for
+            # starting (and stopping) worker processes
+            nonlocal executor
+            if executor is None:
+                executor = _start_pool(jobs, cities)
+
+        for i, path in enumerate(files):
             try:
                 run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken,
-                                              decimal_separator)
+                                              decimal_separator, previous, partial(will_render, len(files) - i))
             except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
                 run = CityRun(input=str(path), status="invalid", reason=_failure_reason(exc))
                 params, title = None, ""
@@ -299,8 +346,8 @@ def assess(
                 todo.append((run, check_parameters(params, allowed), title))
         timed_out = _render_all(todo, notebook, timeout, executor, progress)
     finally:
-        if own_pool:
-            _stop_pool(executor, kill=locals().get("timed_out", False))
+        if own_pool and executor is not None:
+            _stop_pool(executor, kill=timed_out)
     result = BatchResult(runs, out)
     if pdf:
         # Playwright's sync API refuses to run where an asyncio loop is running (JupyterLab, or a caller's own
@@ -316,10 +363,29 @@ def assess(
     return result
 
 
-def _render_all(todo, notebook: Path, timeout: float, executor: Executor, progress: bool) -> bool:
+def _not_a_file(path: Path) -> str:
+    if path.is_dir():
+        return f"{path}: is a folder, not a submission file; give the .xlsx or .csv files in it"
+    return f"{path}: no such file; check the name and folder"
+
+
+def _start_pool(jobs: int | None, cities: int) -> ProcessPoolExecutor:
+    """A local pool of at most `cities` workers, each warming its kernel and nbconvert as soon as it starts."""
+    workers = max(1, min(jobs or os.cpu_count() or 1, cities))
+    # spawn, not fork: a forked worker inherits the caller's event loop and threads (JupyterLab, a Playwright
+    # session) and can hang in them; a spawned one starts clean, and its start-up overlaps the scoring anyway
+    executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
+                                   mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        executor.submit(_spawned)
+    return executor
+
+
+def _render_all(todo, notebook: Path, timeout: float, executor: Executor | None, progress: bool) -> bool:
     """Render every prepared city; returns True when some city ran out of time (its worker must be killed)."""
     if not todo:
         return False
+    assert executor is not None, "a city to render always starts the pool"
     bar = None
     if progress:
         from tqdm import tqdm
@@ -359,7 +425,7 @@ def _render_all(todo, notebook: Path, timeout: float, executor: Executor, progre
     return bool(pending)
 
 
-def _stop_pool(executor: ProcessPoolExecutor, kill: bool) -> None:
+def _stop_pool(executor: Executor, kill: bool) -> None:
     if kill:
         for proc in list(getattr(executor, "_processes", {}).values()):
             proc.terminate()
@@ -369,7 +435,7 @@ def _stop_pool(executor: ProcessPoolExecutor, kill: bool) -> None:
 def _print_pdfs(runs: list[CityRun]) -> str:
     if not runs:
         return ""
-    from .render import browser, html_to_pdf
+    from .render import browser, html_to_pdf  # start-up: Playwright only when --pdf is asked for
 
     try:
         with browser() as chromium:
