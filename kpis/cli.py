@@ -50,7 +50,7 @@ def _markdown(frame) -> str:
 def _template(args: argparse.Namespace) -> int:
     from .template import write_template  # start-up: openpyxl's writer only here
 
-    path = write_template(args.out, city=args.city, year=args.year)
+    path = write_template(args.out, city=args.city, year=args.year, overwrite=args.force)
     print(f"Template written to {path}")
     return EXIT_OK
 
@@ -82,25 +82,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("catalogue", help="print the KPI library (91 KPIs with units, directions and targets)")
-    p.add_argument("--format", choices=["table", "csv", "json", "md"], default="table")
+    p.add_argument("--format", choices=["table", "csv", "json", "md"], default="table",
+                   help="table (terminal), csv, json or md (Markdown); default: table")
     p.add_argument("--targets", metavar="FILE", help="show a user target set (YAML/CSV) instead of the default")
     p.set_defaults(func=_catalogue)
 
     p = sub.add_parser("template", help="write the data-collection workbook a city fills in")
-    p.add_argument("out", metavar="OUT.xlsx", type=Path)
+    p.add_argument("out", metavar="OUT.xlsx", type=Path, help="the workbook to write (an .xlsx file name)")
     p.add_argument("--city", help="pre-fill the city name")
     p.add_argument("--year", type=int, help="pre-fill the year the data refer to")
+    p.add_argument("--force", action="store_true", help="replace OUT.xlsx if it already exists")
     p.set_defaults(func=_template)
 
     p = sub.add_parser("validate", help="check filled workbooks/CSVs and list every problem with its cell")
-    p.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    p.add_argument("files", nargs="+", metavar="FILE", type=Path, help="filled workbooks (.xlsx) or long CSVs")
     p.add_argument("--html", metavar="OUT.html", type=Path, help="also write the problem report as HTML")
     p.add_argument("--annotate", metavar="DIR", type=Path,
                    help="write an annotated copy of each workbook (problem cells highlighted) into DIR")
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("assess", help="score submissions and write recommendation reports (default: demo city)")
-    p.add_argument("files", nargs="*", metavar="FILE", type=Path)
+    p.add_argument("files", nargs="*", metavar="FILE", type=Path,
+                   help="filled workbooks (.xlsx) or long CSVs, one per city-year (default: the demo city)")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
     p.add_argument("--pdf", action="store_true", help="also write report.pdf (needs Debian's chromium)")
     p.add_argument("--jobs", type=int, default=None, help="cities rendered in parallel (default: CPU count)")
@@ -112,8 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_assess)
 
     p = sub.add_parser("compare", help="compare many cities/years and write a comparison report")
-    p.add_argument("inputs", nargs="*", metavar="FILE_OR_RESULTS", type=Path)
-    p.add_argument("--out", type=Path, default=Path("reports/comparison"))
+    p.add_argument("inputs", nargs="*", metavar="FILE_OR_RESULTS", type=Path,
+                   help="submissions, results files (.xlsx/.csv/.parquet/.json), long CSVs or folders of them "
+                        "(default: the bundled cities)")
+    p.add_argument("--out", type=Path, default=Path("reports/comparison"),
+                   help="output folder (default: reports/comparison/)")
     p.add_argument("--group-by", dest="group_by", default=None, help="peer grouping: population_band or region")
     p.add_argument("--year", type=int, default=None, help="only this year")
     p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
@@ -132,7 +138,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # the reader went away (`ssc catalogue | head`): end quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except UserError as exc:
         print(f"ssc {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -196,15 +196,23 @@ def write_template(
     profile: Mapping[str, object] | None = None,
     values: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
     measures: Mapping[str, str] | None = None,
+    overwrite: bool = True,
 ) -> Path:
     """Write the workbook to `out` (atomically) and return its path.
 
     `profile`, `values` ({(code, part): {column key: value}}) and `measures` ({sub-dimension: text}) pre-fill it;
     the bundled demo and published cities are written this way, so they are filled templates by construction.
+    `overwrite=False` (what `ssc template` does unless --force) refuses to replace an existing file: it may be a
+    workbook a city has already filled in.
     """
     out = Path(out)
+    if out.is_dir():
+        raise UserError(f"{out} is a folder; give the name of the workbook to write, e.g. {out / 'template.xlsx'}")
     if out.suffix.lower() != ".xlsx":
         raise UserError(f"{out.name}: the template is an .xlsx workbook; give a file name ending in .xlsx")
+    if out.exists() and not overwrite:
+        raise UserError(f"{out} already exists (it may hold a city's figures); choose another name, or add --force "
+                        "to replace it")
     if year is not None and not 1990 <= int(year) <= 2100:
         raise UserError(f"--year {year} is not a plausible year of data (1990-2100)")
     prof = dict(profile or {})

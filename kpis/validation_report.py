@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import html
+import datetime as dt
 import io
 import re
 from collections import defaultdict
 from pathlib import Path
 
-from . import limits
+from . import __version__, limits
 from .errors import UserError
+from .library import library
 from .paths import atomic_write
 from .problems import Problem
+from .templating import render
 from .validation import validate
 
 
@@ -42,30 +44,27 @@ def cli_validate(args) -> int:
     return 1 if any(p.severity == "error" for _, ps in results for p in ps) else 0
 
 
+SHEET_ORDER = ("", "Instructions", "Profile", "Data", "Measures")
+
+
 def report_html(results: list[tuple[Path, list[Problem]]]) -> str:
-    """A self-contained page; every string from a submission is escaped."""
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Submission check</title><style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-        ".error{background:#f8d7da}.warning{background:#fff3cd}.ok{color:#155724}</style></head><body>",
-        "<h1>Submission check</h1>",
-    ]
+    """A self-contained page in the city report's style, problems grouped by sheet with each KPI named; every
+    string from a submission is escaped by the template."""
+    lib = library()
+    files = []
     for path, problems in results:
-        n_err = sum(p.severity == "error" for p in problems)
-        parts.append(f"<h2>{e(str(path))}</h2>")
-        verdict = "usable" if not n_err else "not usable until the errors are fixed"
-        parts.append(f"<p class='{'ok' if not n_err else 'error'}'>{n_err} error(s), "
-                     f"{len(problems) - n_err} warning(s): {verdict}.</p>")
-        if problems:
-            parts.append("<table><tr><th>Severity</th><th>Cell</th><th>KPI</th><th>What to do</th></tr>")
-            for p in problems:
-                parts.append(f"<tr class='{e(p.severity)}'><td>{e(p.severity)}</td><td>{e(p.cell or p.sheet)}</td>"
-                             f"<td>{e(p.kpi_code)}</td><td>{e(p.message)}</td></tr>")
-            parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+        by_sheet: dict[str, list[dict]] = defaultdict(list)
+        for p in problems:
+            kpi = lib.by_code.get(p.kpi_code)
+            by_sheet[p.sheet].append({"severity": p.severity, "where": p.cell or p.sheet or "whole file",
+                                      "kpi_code": p.kpi_code, "kpi_name": kpi.name if kpi else "",
+                                      "message": p.message})
+        order = sorted(by_sheet, key=lambda s: (SHEET_ORDER.index(s) if s in SHEET_ORDER else len(SHEET_ORDER), s))
+        groups = [{"title": f"Sheet {s}" if s else "The file as a whole", "problems": by_sheet[s]} for s in order]
+        errors = sum(p.severity == "error" for p in problems)
+        files.append({"path": str(path), "errors": errors, "warnings": len(problems) - errors, "groups": groups})
+    return render("validation", "report.html.j2", files=files, version=__version__,
+                  generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
 
 
 def _write_atomic(out: Path, data: bytes, inputs: list[Path]) -> None:

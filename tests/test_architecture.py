@@ -24,7 +24,7 @@ STAGES: list[list[str]] = [
     ["errors", "rules", "export", "paths"],  # no project imports but errors
     ["models"],  # the schema of the library
     ["library"],  # catalogue and target sets as plain data
-    ["formulas", "grouping", "display"],  # formulas applied; group membership; presentation primitives
+    ["formulas", "grouping", "display", "templating"],  # formulas applied; group membership; presentation
     ["template", "limits", "problems"],  # the workbook the cities fill in; caps; problem records
     ["intake"],  # reading files
     ["validation", "validation_report"],  # checking them; what `ssc validate` shows

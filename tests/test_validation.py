@@ -15,7 +15,7 @@ from kpis.template import SHEET_DATA, SHEET_INSTRUCTIONS, column_letter, write_t
 from kpis.validation_report import cli_validate
 
 PROFILE = {"city": "Testville", "year": 2024, "population": 100000, "households": 40000}
-Q = {"data_quality": "Based on accurate measurements"}
+Q = {"data_quality": "Based on accurate measurements", "source_name": "Testville statistics office"}
 
 
 def row_of(code: str, part: str = "") -> int:
@@ -133,14 +133,14 @@ def test_missing_city_and_year(tmp_path):
 
 
 def test_missing_data_quality_is_a_warning(tmp_path):
-    path = make(tmp_path, {("SC: EH: H: 1C", ""): {"numerator_value": 80}})
+    path = make(tmp_path, {("SC: EH: H: 1C", ""): {"numerator_value": 80, "source_name": "Health register"}})
     p = only(validate(path))
     assert p.severity == "warning" and p.cell == cell("data_quality", "SC: EH: H: 1C")
     assert "data-quality level" in p.message
 
 
 def test_unknown_quality_level_and_half_filled_ratio(tmp_path):
-    path = make(tmp_path, {("SC: EH: H: 1C", ""): {"numerator_value": 80, "data_quality": "pretty good"},
+    path = make(tmp_path, {("SC: EH: H: 1C", ""): {"numerator_value": 80, "data_quality": "pretty good", "source_name": "Health register"},
                            ("EC: ICT: ICT: 1C", ""): {"numerator_value": 36000, **Q}})
     problems = validate(path)
     assert only(problems, "error").cell == cell("data_quality", "SC: EH: H: 1C")
