@@ -21,11 +21,19 @@ from .rank import Ranking
 Figure = Any  # matplotlib.figure.Figure, not imported at start-up
 
 
+def _pyplot() -> Any:
+    """matplotlib.pyplot, imported on first use: ~1.3 s of start-up that data-only work should not pay."""
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_heatmap(comp: Comparison, level: str = "category", max_cities: int = 60) -> Figure:
     """Cities × groups coloured by band (latest year of each city)."""
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
+    from matplotlib.colors import ListedColormap  # imported here, as in _pyplot
     from matplotlib.patches import Patch
+
+    plt = _pyplot()
 
     bands = comp.table(level, "band").head(max_cities)
     keys = ["not scored", *rules.BANDS]
@@ -43,7 +51,7 @@ def plot_heatmap(comp: Comparison, level: str = "category", max_cities: int = 60
 
 def plot_radar(comp: Comparison, cities: Sequence[str] | None = None, level: str = "sub_dimension") -> Figure:
     """Scores of a few cities overlaid on one radar (latest year of each)."""
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     scores = comp.table(level, "score")
     chosen = [c for c in (cities or scores.index[:4]) if c in scores.index][:8]
@@ -63,7 +71,7 @@ def plot_radar(comp: Comparison, cities: Sequence[str] | None = None, level: str
 
 def plot_ranking(ranking: Ranking, group: str | None = None, max_cities: int = 40) -> Figure:
     """Base rank (dot) and rank interval (bar) of each city."""
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     tab = ranking.table
     if tab.empty:
@@ -85,7 +93,7 @@ def plot_ranking(ranking: Ranking, group: str | None = None, max_cities: int = 4
 
 def plot_coverage(comp: Comparison, max_cities: int = 60) -> Figure:
     """City-year × KPI: reported (dark) or not."""
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     cov = comp.coverage.head(max_cities)
     fig, ax = plt.subplots(figsize=(11, max(2.5, 0.25 * len(cov) + 1.5)))
@@ -99,7 +107,7 @@ def plot_coverage(comp: Comparison, max_cities: int = 60) -> Figure:
 
 def plot_progress(comp: Comparison, max_cities: int = 40) -> Figure:
     """Stacked count of data points per progress status, per city with at least two years."""
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     summ = comp.progress_summary().head(max_cities)
     if summ.empty:
@@ -119,7 +127,7 @@ def plot_progress(comp: Comparison, max_cities: int = 40) -> Figure:
 
 
 def _empty_chart(message: str, size: tuple[float, float]) -> Figure:
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=size)
     ax.text(0.5, 0.5, message, ha="center", va="center")
@@ -129,7 +137,7 @@ def _empty_chart(message: str, size: tuple[float, float]) -> Figure:
 
 def chart_png(fig: Figure) -> bytes:
     """PNG bytes of a finished chart; the figure is closed, so no live figure is left to be shown twice."""
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")

@@ -24,7 +24,7 @@ from ..library import Targets, catalogue_frame, points_table
 from ..models import normalise_code
 from ..paths import bundled
 from ..results import Results
-from ..scoring import score_frame
+from ..scoring import score, score_frame
 from .errors import CompareError
 
 MAX_INPUT_BYTES = 200 * 1024 * 1024
@@ -159,8 +159,7 @@ def _is_long_table(columns: Iterable[str]) -> bool:
 
 
 def _from_submission(path: Path, targets: Targets | None) -> Loaded:
-    # imported here: the submission reader (openpyxl, validation) costs ~0.25 s of start-up
-    from ..scoring import score
+    # imported here: the submission reader (validation, openpyxl) costs ~0.25 s of start-up
     from ..validation import read_submission
 
     sub = read_submission(path)
