@@ -240,6 +240,37 @@ def test_not_reported_spellings_and_numbers_with_spaces(tmp_path):
     assert k.loc["EC: ICT: ICT: 3C", "value"] == 95424 and not k.loc["EC: ICT: ICT: 1C", "reported"]
 
 
+def test_thousands_and_decimal_commas_read_as_at_intake(tmp_path):
+    # '1,500' reads as 1500 with a thousands comma and as 1.5 with a decimal comma: refused, naming its row
+    f = tmp_path / "commas.csv"
+    f.write_text('city,year,code,value\nA,2022,EC: ICT: ICT: 3C,1500\nB,2022,EC: ICT: ICT: 3C,"1,500"\n',
+                 encoding="utf-8")
+    with pytest.raises(CompareError, match=r"commas\.csv: row 3 \('1,500'\) could be read two ways"):
+        kpis.compare(f)
+    f.write_text('city,year,code,value\nA,2022,EC: ICT: ICT: 3C,1 500\nB,2022,EC: ICT: ICT: 3C,1500\n'
+                 'C,2022,EC: ICT: ICT: 3C,"1,5"\n', encoding="utf-8")
+    tidy = kpis.compare(f).kpis
+    tidy = tidy[tidy["code"] == "EC: ICT: ICT: 3C"].set_index("city")
+    assert tidy.loc["A", "value"] == 1500 and tidy.loc["B", "value"] == 1500
+    assert tidy.loc["C", "value"] == 1.5
+
+
+def test_ranking_bands_a_score_on_an_edge_as_the_scores_do():
+    # 3 + 4 + 4 + 4 + 4 points of 20 = exactly 95 % in ICT Infrastructure: band 95+, in the scores and the ranking.
+    # The float32 draws used to band with their own edge rule: their 0.95 came out as 0.9499999881, so this rank
+    # showed 66-95 while the scores said 95+. Now every band goes through `rules.band_of` (one tolerance).
+    at_target = [(HOUSEHOLD_INTERNET, "", 100), (BROADBAND, "", 60), ("EC: ICT: ICT: 3C", "", 100_000),
+                 ("EC: ICT: ICT: 4C", "coverage_3g", 100), ("EC: ICT: ICT: 4C", "coverage_4g", 100)]
+    rows = [("Full", *point) for point in at_target] + [("Edge", HOUSEHOLD_INTERNET, "", 70)]
+    rows += [("Edge", *point) for point in at_target[1:]]
+    comp = compare(pd.DataFrame(rows, columns=["city", "code", "part", "value"]).assign(year=2022))
+    assert comp.table("category", "score").loc["Edge", "ICT Infrastructure"] == pytest.approx(95.0)
+    assert comp.table("category", "band").loc["Edge", "ICT Infrastructure"] == "95+"
+    tab = comp.rank("category", draws=20).table.set_index(["group", "city"])
+    assert tab.loc[("ICT Infrastructure", "Edge"), "ranking_score"] == pytest.approx(95.0)
+    assert tab.loc[("ICT Infrastructure", "Edge"), "band"] == "95+"
+
+
 def test_html_is_escaped_with_band_colours():
     evil = "<script>alert(1)</script>"
     comp = compare(frame([(evil, 2022, HOUSEHOLD_INTERNET, 100)]))

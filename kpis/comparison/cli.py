@@ -1,0 +1,93 @@
+"""`ssc compare`: the data behind the comparison (CSV) and its report (the comparison notebook, run by papermill)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..export import neutralise_frame
+from ..paths import atomic_write, bundled
+from ..render import notebook_to_html
+from ..run import check_parameters, notebook_parameters
+from .load import bundled_inputs
+from .model import Comparison, check_peer_group, compare, years_text
+from .rank import Ranking
+
+NOTEBOOK = "compare_cities.ipynb"
+DRAWS, SEED = 200, 0  # the sensitivity run of the report
+
+
+def _with_profiles(comp: Comparison) -> pd.DataFrame:
+    """The tidy table with each city's profile (population, region, country, invented) on every row."""
+    prof = comp.profiles.drop(columns=["population_band"])
+    own = [c for c in prof.columns if c not in ("city", "year") and c in comp.kpis.columns]
+    return comp.kpis.drop(columns=own).merge(prof, on=["city", "year"], how="left")
+
+
+def write_exports(comp: Comparison, ranking: Ranking, out: str | Path) -> list[Path]:
+    """The data behind the report, safe to open in a spreadsheet (formula-like text made inert)."""
+    out = Path(out)
+    files = {
+        "comparison_kpis.csv": _with_profiles(comp),
+        "scores.csv": comp.scores,
+        "ranking.csv": ranking.table,
+        "coverage.csv": comp.coverage.reset_index(),
+        "progress.csv": comp.progress(),
+    }
+    written = []
+    for name, frame in files.items():
+        atomic_write(out / name, neutralise_frame(frame).to_csv(index=False))
+        written.append(out / name)
+    return written
+
+
+def cli_compare(args: Namespace) -> int:
+    """`ssc compare FILE_OR_RESULTS… [--out] [--group-by] [--year] [--targets]`: the comparison report."""
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    inputs = [Path(p) for p in args.inputs] if args.inputs else bundled_inputs()
+    group_by = args.group_by or "population_band"
+    check_peer_group(group_by)
+    comp = compare(inputs, targets=args.targets, year=args.year)  # bad input fails here, with its message
+    ranking = comp.rank(draws=DRAWS, seed=SEED)
+    out.mkdir(parents=True, exist_ok=True)
+    write_exports(comp, ranking, out)
+    prepared = out / "comparison.parquet"  # the notebook reads the checked, scored table, not the raw files
+    _with_profiles(comp).to_parquet(prepared, index=False)
+    params = {"inputs": [str(prepared.resolve())], "group_by": group_by, "year": args.year, "targets": "",
+              "radar_cities": [], "draws": DRAWS, "seed": SEED, "input_names": [p.name for p in inputs]}
+    t1 = time.perf_counter()
+    nb = _run_notebook(params, out)
+    if nb is None:
+        return 1
+    atomic_write(out / "report.html", notebook_to_html(nb, f"Comparison of {len(comp.cities)} cities"))
+    t2 = time.perf_counter()
+    excl = f", {len(ranking.excluded)} not ranked" if len(ranking.excluded) else ""
+    print(f"Compared {len(comp.cities)} cities ({years_text(comp.years)}){excl}: {out / 'report.html'} "
+          f"(data {t1 - t0:.1f} s, report {t2 - t1:.1f} s)")
+    return 0
+
+
+def _run_notebook(params: dict[str, Any], out: Path) -> Any:
+    """The comparison notebook executed with `params`, or None (with a message) when a cell failed."""
+    # imported here: papermill and the notebook engine cost ~1.7 s of start-up, needed only to render
+    import papermill
+
+    from .. import engine
+
+    notebook = bundled("notebooks", NOTEBOOK)
+    # papermill writes names into code: only names the parameters cell declares, only plain JSON values
+    params = check_parameters(params, notebook_parameters(notebook))
+    engine.register()
+    try:  # no output path: the executed notebook is not kept, and papermill need not rewrite it at every cell
+        return papermill.execute_notebook(str(notebook), None, parameters=params, kernel_name="python3",
+                                          engine_name=engine.ENGINE_NAME, progress_bar=False, log_output=False)
+    except papermill.PapermillExecutionError as exc:
+        print(f"ssc compare: the comparison notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+              f"(the data files in {out} were written)", file=sys.stderr)
+        return None
