@@ -1,18 +1,9 @@
 """Scoring: a city's values against targets, in U4SSC bands, aggregated with coverage and an SDG view.
 
-The rules (docs/scoring.md has the long form):
-
-* achievement, in % of target: value ÷ target when higher is better; target ÷ value when lower is better (a value of
-  0 or less then reaches the target). The lower-is-better mirror is the project's reading: U4SSC publishes only the
-  higher-is-better case. A value beyond the target is capped at 100 %, a negative result is floored at 0 %.
-* yes/no KPIs already are a share: 100 × criteria met ÷ criteria (Yes = 100 %, No = 0 %, partial in between), scored
-  against 100 % unless the target set gives a number.
-* bands: ≥ 95 % → 4 points, ≥ 66 % → 3, ≥ 33 % → 2, else 1. An edge belongs to the higher band; comparisons allow
-  1e-9 so that 0.66 × 60 = 39.6 lands in 66–95 despite floating point.
-* composite KPIs are scored per data point, and each data point counts once in every aggregate.
-* not reported, no target or no direction: not scored (excluded from numerator and denominator), still counted in
-  coverage. A group with nothing scored has no score (NaN), never zero.
-* group score = points earned ÷ (4 × data points scored), put into the same bands.
+The rules themselves (achievement, bands, points, aggregation) are in `kpis.rules`; docs/scoring.md has the long
+form. This module decides what is scored: yes/no KPIs against 100 % unless the target set gives a number; composite
+KPIs per data point, each counting once in every aggregate; a data point not reported, without a target or without
+a direction is not scored but still counted in coverage.
 
 Research options (COINr-style, the default stays U4SSC): `method="distance"` scores the capped achievement itself
 instead of band points, `normalise="minmax"` replaces % of target by the position between the worst and best city in

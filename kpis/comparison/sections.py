@@ -9,12 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..display import band_style
-from ..paths import bundled
-
-_ENV: Environment | None = None
+from ..templating import render
 
 
 class HTMLBlock(str):
@@ -34,23 +31,9 @@ class Table:
     row_headers: bool = False  # the first cell of each row is a header (a city name)
 
 
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(bundled("templates", "comparison"))),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(band_style=band_style)
-    return env
-
-
 def render_block(name: str, **context: object) -> HTMLBlock:
-    """templates/comparison/<name>.html.j2 rendered with `context`."""
-    global _ENV
-    if _ENV is None:
-        _ENV = _environment()
-    return HTMLBlock(_ENV.get_template(f"{name}.html.j2").render(**context))
+    """templates/comparison/<name>.html.j2 rendered with `context` (autoescaped, see `kpis.templating`)."""
+    return HTMLBlock(render("comparison", f"{name}.html.j2", band_style=band_style, **context))
 
 
 def cell_text(value: object) -> str:
