@@ -68,6 +68,7 @@ class Part(_Strict):
     direction: Direction
     formula: Formula
     value_range: tuple[float | None, float | None] = (0, None)
+    context: str | None = None
 
 
 class CompositeRule(_Strict):
@@ -98,6 +99,7 @@ class KPI(_Strict):
     sdg: list[str] = Field(default_factory=list)
     source: str
     provenance: str
+    context: str | None = None
 
     @field_validator("code")
     @classmethod
@@ -165,6 +167,9 @@ class Target(_Strict):
     source: str
     confidence: Literal["high", "medium", "low"] = "medium"
     note: str | None = None
+    basis: Literal["standard", "reference", "judgement"] | None = None
+    source_ids: list[str] = []
+    reasoning: str | None = None
 
     @field_validator("code", mode="before")
     @classmethod
