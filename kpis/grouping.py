@@ -49,11 +49,17 @@ def scoring_meta(targets: Targets) -> ScoringMeta:
     pts = points_table().copy()
     kpi_list = list(lib)
     by_code = {k.code: (i, k) for i, k in enumerate(kpi_list)}
-    tgt, src, nob = [], [], []
+    tgt, src, nob, basis, reference = [], [], [], [], []
     for row in pts.itertuples():
         t = targets.for_point(row.code, row.part)
         number = t.target if t is not None and t.target is not None else None
-        if row.kind == "yes_no" and number is None:
+        basis.append(t.basis or "" if t is not None else "")
+        reference.append(np.nan)
+        if row.context and targets.is_default:
+            # a context indicator: its published reference is shown beside the value, never scored
+            reference[-1] = np.nan if number is None else float(number)
+            number, source, reason = None, t.source if t else "", f"context indicator: {row.context}"
+        elif row.kind == "yes_no" and number is None:
             number, source, reason = 100.0, "all criteria met (yes/no KPI)", ""
         elif row.direction not in ("higher", "lower"):
             number, source, reason = None, t.source if t else "", "no desired direction"
@@ -67,6 +73,9 @@ def scoring_meta(targets: Targets) -> ScoringMeta:
     pts["target"] = tgt
     pts["target_source"] = src
     pts["no_benchmark"] = nob
+    pts["target_basis"] = basis
+    pts["reference"] = reference
+    pts["is_context"] = (pts["context"] != "") & targets.is_default
     pts["scoring_direction"] = np.where(pts["kind"] == "yes_no", "higher", pts["direction"])
     kpi_idx = pts["code"].map(lambda c: by_code[c][0]).to_numpy()
     for col in ("name", "dimension", "sub_dimension", "category", "tier"):

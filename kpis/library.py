@@ -121,6 +121,11 @@ class Targets:
         return self.entries.get((code, part))
 
     @property
+    def is_default(self) -> bool:
+        """The bundled target set (a user's file may score what the default leaves as context)."""
+        return self.path is None
+
+    @property
     def label(self) -> str:
         return f"{self.name} (version {self.version})"
 
@@ -300,6 +305,7 @@ def points_table() -> pd.DataFrame:
     vectorised engines need to know about each point."""
     rows = []
     for order, kpi in enumerate(library()):
+        contexts = {p.name: p.context for p in kpi.parts} if kpi.parts else {"": kpi.context}
         for part, label, unit, direction, f, vrange in kpi.data_points():
             rows.append(
                 {
@@ -317,6 +323,7 @@ def points_table() -> pd.DataFrame:
                     "le_denominator": f.numerator_le_denominator,
                     "value_min": np.nan if vrange[0] is None else vrange[0],
                     "value_max": np.nan if vrange[1] is None else vrange[1],
+                    "context": contexts.get(part) or "",
                 }
             )
     return pd.DataFrame(rows)

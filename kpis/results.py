@@ -13,19 +13,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import rules
 from .display import BAND_COLOURS, BAND_TEXT, frame_html
 from .errors import UserError
 from .export import protect_frame, restore_frame, xlsx_text
 from .rules import BANDS
 
 FORMAT = "ssc-kpis results"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added target_basis, reference, status (kpis) and points_scorable, provisional (coverage)
 
 KPI_COLUMNS = [
     "city", "year", "code", "name", "dimension", "sub_dimension", "category", "tier", "part", "point_label",
-    "value", "unit", "direction", "target", "target_source", "no_benchmark", "achievement", "band", "points",
-    "reported", "scored", "data_quality", "data_origin", "source", "value_origin", "next_band", "next_band_value",
-    "sdg",
+    "value", "unit", "direction", "target", "target_source", "target_basis", "no_benchmark", "reference",
+    "achievement", "band", "points", "reported", "scored", "status", "data_quality", "data_origin", "source",
+    "value_origin", "next_band", "next_band_value", "sdg",
 ]
 SUMMARY_COLUMNS = [
     "city", "year", "level", "dimension", "sub_dimension", "category", "group", "points", "max_points", "score",
@@ -37,13 +38,17 @@ SDG_COLUMNS = [
 ]
 COVERAGE_COLUMNS = [
     "city", "year", "kpis_total", "kpis_reported", "kpis_reported_pct", "core_total", "core_reported",
-    "core_reported_pct", "kpis_scored", "points_total", "points_reported", "points_scored",
+    "core_reported_pct", "kpis_scored", "points_total", "points_reported", "points_scored", "points_scorable",
+    "provisional",
 ]
+#: What a results file of format version 1 lacks, and the value it is read with.
+_ADDED_IN_2: dict[str, dict[str, Any]] = {"kpis": {"target_basis": "", "reference": None, "status": ""},
+               "coverage": {"points_scorable": 0, "provisional": False}}
 _FLOATS = {"value", "target", "achievement", "next_band_value", "points", "max_points", "score",
-           "kpis_reported_pct", "core_reported_pct"}
+           "kpis_reported_pct", "core_reported_pct", "reference"}
 _INTS = {"year", "kpis_total", "kpis_reported", "kpis_scored", "core_total", "core_reported", "points_total",
-         "points_reported", "points_scored"}
-_BOOLS = {"reported", "scored"}
+         "points_reported", "points_scored", "points_scorable"}
+_BOOLS = {"reported", "scored", "provisional"}
 _BAND_COLUMNS = {"band", "next_band"}
 _SMALL_INTS = {"points"}  # band points 1-4 in the tidy table (nullable)
 
@@ -167,10 +172,16 @@ class Results:
         measures: dict = {}
         for rec in _str_frame(sheets.get("measures", pd.DataFrame(columns=["city", "year", "sub_dimension", "text"]))).itertuples():
             measures.setdefault((rec.city, int(float(rec.year))), {})[rec.sub_dimension] = rec.text
+        version_1 = about.get("version") == "1"
+        if version_1:
+            for name, added in _ADDED_IN_2.items():
+                sheets[name] = sheets[name].assign(**{c: v for c, v in added.items() if c not in sheets[name]})
         tables = {}
         for name, cols in (("kpis", KPI_COLUMNS), ("summary", SUMMARY_COLUMNS), ("sdg", SDG_COLUMNS),
                            ("coverage", COVERAGE_COLUMNS)):
             tables[name] = _coerce(sheets[name], cols, f"{where}, table {name}", small_ints=name == "kpis")
+        if version_1:
+            _derive_version_2(tables["kpis"], tables["coverage"])
         for key in list(profiles) + list(measures):
             profiles.setdefault(key, {"city": key[0], "year": key[1]})
             measures.setdefault(key, {})
@@ -329,6 +340,16 @@ def _frame_unjson(doc: Any) -> pd.DataFrame:
 
 def _str_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), "").astype(str) if not frame.empty else frame
+
+
+def _derive_version_2(kpis: pd.DataFrame, coverage: pd.DataFrame) -> None:
+    """Fill the columns a version-1 file lacks from what it holds (a context indicator reads as no benchmark)."""
+    band = pd.Series(kpis["band"]).cat.codes.to_numpy()
+    kpis["status"] = canonical_category(rules.status_of(band, kpis["reported"].to_numpy(), False))
+    scorable = kpis.assign(s=kpis["target"].notna()).groupby(["city", "year"], observed=True)["s"].sum()
+    keys = pd.MultiIndex.from_frame(coverage[["city", "year"]].astype({"city": object}))
+    coverage["points_scorable"] = scorable.reindex(keys).fillna(0).to_numpy(dtype=np.int64)
+    coverage["provisional"] = rules.is_provisional(coverage["core_reported"], coverage["core_total"])
 
 
 def _coerce(frame: pd.DataFrame, columns: list[str], where: str, small_ints: bool = False) -> pd.DataFrame:

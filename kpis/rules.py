@@ -300,6 +300,32 @@ def display_percent(percent: float, decimals: int = 0) -> str:
     return f"{shown:.{decimals}f}"
 
 
+# ---------------------------------------------------------------- one status per data point
+
+#: What the report says of a data point, decided once: every section reads this, none re-derives it.
+STATUSES = ("strength", "on track", "gap", "not reported", "context", "no benchmark")
+
+
+def status_of(band: np.ndarray, reported: np.ndarray, context: np.ndarray | bool) -> np.ndarray:
+    """strength (95+), on track (66-95), gap (below 66), not reported, context (a context indicator: shown, never
+    scored) or no benchmark (reported, but no target or no direction to score it against)."""
+    band_a, reported_a, context_a = np.asarray(band), np.asarray(reported, dtype=bool), np.asarray(context, dtype=bool)
+    return np.select(
+        [~reported_a, band_a == 3, band_a == 2, band_a >= 0, context_a],
+        ["not reported", "strength", "on track", "gap", "context"],
+        "no benchmark",
+    ).astype(object)
+
+
+#: Below this share of the 55 core KPIs reported, an overall score is provisional: it rests on too little to be
+#: compared with a city that reported more, and the report leads with coverage instead.
+PROVISIONAL_BELOW_CORE_SHARE = 0.5
+
+
+def is_provisional(core_reported: np.ndarray | int, core_total: np.ndarray | int) -> np.ndarray:
+    return np.asarray(core_reported) < PROVISIONAL_BELOW_CORE_SHARE * np.asarray(core_total)
+
+
 # ---------------------------------------------------------------- aggregation
 
 Method = Literal["bands", "distance"]

@@ -201,7 +201,7 @@ def score_frame(
     summary = _group_frame(scored.groups, meta.groups, per_city_year,
                            ("level", "dimension", "sub_dimension", "category", "group"))[SUMMARY_COLUMNS]
     sdg_frame = _group_frame(scored.sdg, meta.sdg_groups, per_city_year, ("level", "sdg"))[SDG_COLUMNS]
-    coverage = _coverage_table(meta, scored, per_city_year)
+    coverage = _coverage_table(meta, scored, per_city_year, scorable=_scorable_points(scored))
     keys = list(zip(grid.cities.tolist(), grid.years.astype(int).tolist(), strict=True))
     given = profiles or {}
     profiles = {k: _json_safe(given[k]) if given.get(k) else {"city": k[0], "year": k[1]} for k in keys}
@@ -214,6 +214,11 @@ def score_frame(
     }
     label = tset.label if normalise != "minmax" else f"min-max across the {len(grid.cities)} city-year(s) scored"
     return Results(kpis, summary, sdg_frame, coverage, label, profiles, measures, options)
+
+
+def _scorable_points(scored: _Scored) -> int:
+    """Data points that the target set (or min-max) can score: a finite target and a direction."""
+    return int(scored.scorable.sum())
 
 
 def _check_options(method: str, normalise: str | None, aggregate: str) -> None:
@@ -256,6 +261,7 @@ class _Scored:
     sdg: dict[str, np.ndarray]  # SDG goal and target aggregates
     kpi_reported: np.ndarray  # city-years × KPIs
     kpi_scored: np.ndarray
+    scorable: np.ndarray  # per data point: a target (or a min-max span) and a direction to score it by
 
     @property
     def scored(self) -> np.ndarray:
@@ -304,8 +310,10 @@ def _score_grid(frame: pd.DataFrame, grid: _Grid, meta: ScoringMeta, method: str
             "kpis_scored": (kpi_scored @ kpi_member).astype(np.int64),
         }
 
+    usable = np.isin(direction, ("higher", "lower"))
+    scorable = usable & (span > 0 if span is not None else np.isfinite(target))
     return _Scored(value, reported, achieved, band, next_band, need, views(meta.member, meta.kpi_member),
-                   views(meta.sdg_member, meta.sdg_kpi_member), kpi_reported, kpi_scored)
+                   views(meta.sdg_member, meta.sdg_kpi_member), kpi_reported, kpi_scored, scorable)
 
 
 def _minmax_position(values: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -395,11 +403,16 @@ def _kpi_table(frame: pd.DataFrame, grid: _Grid, meta: ScoringMeta, scored: _Sco
         cols["target"] = np.tile(pts["target"].to_numpy(dtype=float), n_cy)
         cols["target_source"] = _tile("target_source", pts, n_cy)
         cols["no_benchmark"] = _tile("no_benchmark", pts, n_cy)
+    cols["target_basis"] = _tile("target_basis", pts, n_cy) if normalise != "minmax" else _tile(
+        "r", pd.DataFrame({"r": [""] * n_pts}), n_cy)
+    cols["reference"] = np.tile(pts["reference"].to_numpy(dtype=float), n_cy)
     cols["achievement"] = scored.achievement.ravel()
     cols["band"] = _band_categorical(scored.band.ravel())
     cols["points"] = pd.arrays.IntegerArray(scored.points.ravel(), ~scored.scored.ravel())
     cols["reported"] = scored.reported.ravel()
     cols["scored"] = scored.scored.ravel()
+    context = np.tile(pts["is_context"].to_numpy(dtype=bool), n_cy)
+    cols["status"] = canonical_category(rules.status_of(scored.band.ravel(), scored.reported.ravel(), context))
     for col in ("data_quality", "data_origin", "source", "value_origin"):
         cols[col] = _user_text(frame, grid, col, size)
     cols["next_band"] = _band_categorical(scored.next_band.ravel())
@@ -408,7 +421,10 @@ def _kpi_table(frame: pd.DataFrame, grid: _Grid, meta: ScoringMeta, scored: _Sco
     return pd.DataFrame(cols, columns=KPI_COLUMNS)
 
 
-def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYearColumns) -> pd.DataFrame:
+def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYearColumns,
+                    scorable: int) -> pd.DataFrame:
+    """Per city-year: KPIs and data points reported and scored, the data points that could be scored at all (a
+    target and a direction; not a context indicator), and whether the overall score is provisional."""
     core = (meta.kpis["tier"] == "core").to_numpy(dtype=float)
     n_kpis, n_cy = len(meta.kpis), len(scored.kpi_reported)
     reported = scored.kpi_reported
@@ -425,6 +441,8 @@ def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYear
             "points_total": np.full(n_cy, len(meta.points), dtype=np.int64),
             "points_reported": scored.reported.sum(axis=1).astype(np.int64),
             "points_scored": scored.scored.sum(axis=1).astype(np.int64),
+            "points_scorable": np.full(n_cy, scorable, dtype=np.int64),
+            "provisional": rules.is_provisional(reported @ core, core.sum()),
         },
         columns=COVERAGE_COLUMNS,
     )

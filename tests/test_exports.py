@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils import get_column_letter
 
+from kpis import paths, read_submission
 from kpis.export import neutralise, protect, restore
-from kpis.results import Results, ScoringError
+from kpis.results import KPI_COLUMNS, Results, ScoringError
 from kpis.scoring import score
 
 EVIL = '=HYPERLINK("http://x","y")'
@@ -93,7 +95,8 @@ def test_excel_cells_are_inert_and_bands_coloured(results, tmp_path):
     rules = wb["kpis"].conditional_formatting
     fills = {r.dxf.fill.fgColor.rgb[-6:].lower() for cf in rules for r in cf.rules}
     assert {"1a9850", "a6d96a", "fdae61", "d73027"} <= fills
-    assert any(str(cf.sqref).startswith("R2:") for cf in rules)  # the band column (R) of the tidy table
+    band_letter = get_column_letter(KPI_COLUMNS.index("band") + 1)
+    assert any(str(cf.sqref).startswith(f"{band_letter}2:") for cf in rules)  # the band column of the tidy table
 
 
 def test_csv_text_is_inert(results, tmp_path):
@@ -131,3 +134,24 @@ def test_excel_drops_characters_a_workbook_cannot_hold(tmp_path):
     res = score([_sub("Nul\x01City", "bell\x07", 30.0)])
     wb = openpyxl.load_workbook(res.to_excel(tmp_path / "x.xlsx"))
     assert wb["kpis"]["A2"].value == "NulCity"
+
+
+def test_a_version_1_results_file_still_loads(tmp_path):
+    """Files written before statuses and coverage flags existed load with those derived from what they hold."""
+    res = score(read_submission(paths.demo_city()))
+    folder = res.to_csv(tmp_path / "v1")
+    kpis_csv = pd.read_csv(folder / "kpis.csv", dtype=str, keep_default_na=False)
+    kpis_csv.drop(columns=["target_basis", "reference", "status"]).to_csv(folder / "kpis.csv", index=False)
+    cov = pd.read_csv(folder / "coverage.csv", dtype=str, keep_default_na=False)
+    cov.drop(columns=["points_scorable", "provisional"]).to_csv(folder / "coverage.csv", index=False)
+    about = pd.read_csv(folder / "about.csv", dtype=str, keep_default_na=False)
+    about.loc[about["key"] == "version", "value"] = "1"
+    about.to_csv(folder / "about.csv", index=False)
+    old = Results.load(folder)
+    scored = old.kpis["scored"].to_numpy()
+    assert (old.kpis["status"].astype(str)[scored] == res.kpis["status"].astype(str)[scored]).all()
+    context = (res.kpis["status"] == "context").to_numpy()
+    assert context.any() and (old.kpis["status"].astype(str)[context] == "no benchmark").all()
+    others = ~context
+    assert (old.kpis["status"].astype(str)[others] == res.kpis["status"].astype(str)[others]).all()
+    assert bool(old.coverage["provisional"].iloc[0]) is False
