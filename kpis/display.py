@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import math
+import re
 
 import pandas as pd
 
@@ -57,3 +59,43 @@ class CatalogueFrame(pd.DataFrame):
     def _repr_html_(self) -> str:
         cols = ["code", "name", "sub_dimension", "category", "tier", "unit", "direction", "targets"]
         return frame_html(pd.DataFrame(self)[[c for c in cols if c in self.columns]], band_column=None, max_rows=100)
+
+
+# ---------------------------------------------------------------- numbers and units, one way everywhere
+
+#: Unit spellings of the catalogue (ASCII, as a workbook header can hold them) → how a reader expects them.
+UNIT_SYMBOLS = (("ug/m3", "µg/m³"), ("km2", "km²"), ("m2", "m²"), ("m3", "m³"), ("eCO2", "eCO₂"), ("CO2", "CO₂"))
+#: Units that say nothing a reader needs next to a number.
+SILENT_UNITS = {"count": "", "count (services)": "services", "ratio": ""}
+
+
+def unit_text(unit: str | None) -> str:
+    """A unit as printed: µg/m³, m², 'per 100 000 inhabitants'; counts without 'count'."""
+    text = (unit or "").strip()
+    if text in SILENT_UNITS:
+        return SILENT_UNITS[text]
+    for ascii_form, symbol in UNIT_SYMBOLS:
+        text = re.sub(rf"(?<![A-Za-z]){re.escape(ascii_form)}(?![0-9A-Za-z])", symbol, text)
+    return text
+
+
+def number_text(value: object, decimal_separator: str = ".", digits: int = 3) -> str:
+    """A figure for a report: thousands grouped with a narrow space, about `digits` significant digits; '–' when
+    there is none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "–"
+    v = float(value)  # type: ignore[arg-type]
+    if abs(v) >= 1000:
+        text = f"{v:,.0f}".replace(",", "\u202f")
+    elif abs(v) < 1:
+        text = f"{v:.{digits}g}"
+    else:
+        text = f"{v:,.{max(0, digits - len(str(int(abs(v)))))}f}"
+    return text.replace(".", decimal_separator) if decimal_separator != "." else text
+
+
+def value_text(value: object, unit: str | None = "", decimal_separator: str = ".", digits: int = 3) -> str:
+    """A figure with its unit ('12.5 µg/m³', '84.5 %', '3 services'); just '–' when there is no figure."""
+    number = number_text(value, decimal_separator, digits)
+    shown = unit_text(unit)
+    return number if number == "–" or not shown else f"{number} {shown}"

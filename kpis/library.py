@@ -7,14 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import yaml
 from pydantic import ValidationError
 
 from .errors import UserError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 from .models import KPI, Target, TargetSet, normalise_code
 
 # the C loader is ~10x faster; fall back where libyaml is missing
@@ -185,6 +186,8 @@ def load_targets(path: str | Path | None = None) -> Targets:
         return _default_targets()
     path = Path(path)
     if path.suffix.lower() == ".csv":
+        import pandas as pd  # start-up: as in catalogue_frame
+
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         except Exception as exc:  # noqa: BLE001 - any parse failure is a user error here
@@ -224,6 +227,8 @@ def _default_targets() -> Targets:
 
 def catalogue_frame(targets: Targets | None = None) -> pd.DataFrame:
     """One row per KPI (91): the COINr-style indicator table that drives templates, scoring and reports."""
+    import pandas as pd  # start-up: the library itself loads without pandas (a skipped re-run never needs it)
+
     targets = targets or load_targets()
     rows = []
     for kpi in library():
@@ -303,6 +308,9 @@ def filter_kpis(
 def points_table() -> pd.DataFrame:
     """One row per scored data point of the library (108), in catalogue order: what templates, intake and the
     vectorised engines need to know about each point."""
+    import numpy as np  # start-up: as in catalogue_frame
+    import pandas as pd
+
     rows = []
     for order, kpi in enumerate(library()):
         contexts = {p.name: p.context for p in kpi.parts} if kpi.parts else {"": kpi.context}

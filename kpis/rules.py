@@ -306,15 +306,20 @@ def display_percent(percent: float, decimals: int = 0) -> str:
 STATUSES = ("strength", "on track", "gap", "not reported", "context", "no benchmark")
 
 
+def status_index(band: np.ndarray, reported: np.ndarray, context: np.ndarray | bool) -> np.ndarray:
+    """Index into `STATUSES`: strength (95+), on track (66-95), gap (below 66), not reported, context (a context
+    indicator: shown, never scored) or no benchmark (reported, but no target or no direction to score it against).
+    `band` is `band_index` (-1 where not scored)."""
+    band_a = np.asarray(band)
+    reported_a = np.asarray(reported, dtype=bool)
+    unscored = np.where(np.asarray(context, dtype=bool), 4, 5)
+    scored = np.array([2, 2, 1, 0], dtype=np.int8)[np.clip(band_a, 0, 3)]  # <33 and 33-66 are gaps
+    return np.where(~reported_a, 3, np.where(band_a >= 0, scored, unscored)).astype(np.int8)
+
+
 def status_of(band: np.ndarray, reported: np.ndarray, context: np.ndarray | bool) -> np.ndarray:
-    """strength (95+), on track (66-95), gap (below 66), not reported, context (a context indicator: shown, never
-    scored) or no benchmark (reported, but no target or no direction to score it against)."""
-    band_a, reported_a, context_a = np.asarray(band), np.asarray(reported, dtype=bool), np.asarray(context, dtype=bool)
-    return np.select(
-        [~reported_a, band_a == 3, band_a == 2, band_a >= 0, context_a],
-        ["not reported", "strength", "on track", "gap", "context"],
-        "no benchmark",
-    ).astype(object)
+    """The `STATUSES` labels of `status_index`."""
+    return np.array(STATUSES, dtype=object)[status_index(band, reported, context)]
 
 
 #: Below this share of the 55 core KPIs reported, an overall score is provisional: it rests on too little to be

@@ -295,19 +295,20 @@ def _score_grid(frame: pd.DataFrame, grid: _Grid, meta: ScoringMeta, method: str
     contrib = rules.contribution(achieved, method)  # type: ignore[arg-type]
     kpi_reported = (reported.astype(float) @ meta.point_kpi) > 0  # a KPI is reported / scored when any of its
     kpi_scored = ((band >= 0).astype(float) @ meta.point_kpi) > 0  # data points is
+    kpi_reported_f, kpi_scored_f = kpi_reported.astype(float), kpi_scored.astype(float)
+    exact = method == "bands" and aggregate == "arithmetic"  # points are whole band points, summed
+    weighted_points = np.where(band >= 0, band + 1.0, 0.0) * weight if exact else None
 
     def views(member: np.ndarray, kpi_member: np.ndarray) -> dict[str, np.ndarray]:
         score, weight_sum = rules.aggregate(contrib, weight, member, aggregate)  # type: ignore[arg-type]
         max_points = rules.MAX_POINTS * weight_sum
-        banded_points = (np.where(band >= 0, band + 1.0, 0.0) * weight) @ member
-        exact = method == "bands" and aggregate == "arithmetic"
         return {
-            "points": banded_points if exact else score * max_points / 100.0,
+            "points": weighted_points @ member if weighted_points is not None else score * max_points / 100.0,
             "max_points": max_points,
             "score": score,
             "kpis_total": np.broadcast_to(kpi_member.sum(axis=0), score.shape).astype(np.int64),
-            "kpis_reported": (kpi_reported @ kpi_member).astype(np.int64),
-            "kpis_scored": (kpi_scored @ kpi_member).astype(np.int64),
+            "kpis_reported": (kpi_reported_f @ kpi_member).astype(np.int64),
+            "kpis_scored": (kpi_scored_f @ kpi_member).astype(np.int64),
         }
 
     usable = np.isin(direction, ("higher", "lower"))
@@ -412,7 +413,8 @@ def _kpi_table(frame: pd.DataFrame, grid: _Grid, meta: ScoringMeta, scored: _Sco
     cols["reported"] = scored.reported.ravel()
     cols["scored"] = scored.scored.ravel()
     context = np.tile(pts["is_context"].to_numpy(dtype=bool), n_cy)
-    cols["status"] = canonical_category(rules.status_of(scored.band.ravel(), scored.reported.ravel(), context))
+    status = rules.status_index(scored.band.ravel(), scored.reported.ravel(), context)
+    cols["status"] = canonical_category(pd.Series(pd.Categorical.from_codes(status, categories=rules.STATUSES)))
     for col in ("data_quality", "data_origin", "source", "value_origin"):
         cols[col] = _user_text(frame, grid, col, size)
     cols["next_band"] = _band_categorical(scored.next_band.ravel())
