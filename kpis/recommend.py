@@ -33,7 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import UserError
-from .library import CatalogueError, Library, _data_dir, _explain, _read_yaml, library
+from .library import CatalogueError, Library, data_dir, explain_validation, read_yaml, library
 
 Band = Literal["<33", "33-66", "66-95", "95+"]
 BANDS: tuple[str, ...] = ("<33", "33-66", "66-95", "95+")
@@ -204,9 +204,9 @@ def check_knowledge_base(kb: KnowledgeBase, lib: Library, where: str = "recommen
 
 def load_knowledge_base(path: str | Path | None = None, lib: Library | None = None) -> KnowledgeBase:
     """Parse and check a knowledge base (the bundled one by default); entry by entry so errors name the entry."""
-    path = Path(path) if path else _data_dir() / "recommendations.yaml"
+    path = Path(path) if path else data_dir() / "recommendations.yaml"
     where = path.name
-    raw = _read_yaml(path)
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise CatalogueError(f"{where}: expected a mapping with sdg_targets, standards, sources, categories, kpis")
     for key, model, label in (("categories", CategoryEntry, "category"), ("kpis", KpiEntry, "KPI")):
@@ -218,11 +218,11 @@ def load_knowledge_base(path: str | Path | None = None, lib: Library | None = No
             try:
                 model.model_validate(entry)
             except ValidationError as exc:
-                raise CatalogueError(f"{where}: {label} entry {name or i}: {_explain(exc)}") from None
+                raise CatalogueError(f"{where}: {label} entry {name or i}: {explain_validation(exc)}") from None
     try:
         kb = KnowledgeBase.model_validate(raw)
     except ValidationError as exc:
-        raise CatalogueError(f"{where}: {_explain(exc)}") from None
+        raise CatalogueError(f"{where}: {explain_validation(exc)}") from None
     check_knowledge_base(kb, lib or library(), where)
     return kb
 

@@ -7,10 +7,10 @@ import copy
 import pytest
 import yaml
 
-from kpis.library import CatalogueError, _data_dir, library
+from kpis.library import CatalogueError, data_dir, library
 from kpis.recommend import BANDS, collect_action, knowledge_base, load_knowledge_base, sdg_ref_exists
 
-KB_PATH = _data_dir() / "recommendations.yaml"
+KB_PATH = data_dir() / "recommendations.yaml"
 
 
 @pytest.fixture(scope="module")
