@@ -163,7 +163,7 @@ class CityReport:
         ))
 
     def executive_summary(self) -> HTMLBlock:
-        from .recommend import executive_summary
+        from .narrative import executive_summary
 
         return HTMLBlock(render_section("summary", sentences=executive_summary(self.results, self.recommendations)))
 
@@ -318,7 +318,7 @@ class CityReport:
             rows=self._kpi_rows(k)))
 
     def strengths(self) -> HTMLBlock:
-        from .recommend import strengths
+        from .narrative import strengths
 
         items = [_item(s) for s in strengths(self.results)]
         return HTMLBlock(render_section("list", items=items, intro="",
@@ -339,7 +339,8 @@ class CityReport:
 
     def priority_actions(self, n: int = 10) -> HTMLBlock:
         """The top actions as a table; standards by their short code, sources as numbered references below."""
-        from .recommend import knowledge_base, priority_actions
+        from .knowledge import knowledge_base
+        from .narrative import priority_actions
 
         kb = knowledge_base()
         short = {title: code for code, title in kb.standards.items()}
@@ -359,7 +360,7 @@ class CityReport:
                                         empty="Every scored KPI is at target: keep the current measures in place."))
 
     def measures_and_actions(self, dimension: str) -> HTMLBlock:
-        from .recommend import measures_table
+        from .narrative import measures_table
 
         rows = [r for r in measures_table(self.results, self.recommendations) if _get(r, "dimension") == dimension]
         out = []
@@ -371,7 +372,7 @@ class CityReport:
         return HTMLBlock(render_section("measures", city=self.profile.city, rows=out))
 
     def data_collection_plan(self) -> HTMLBlock:
-        from .recommend import data_collection_plan
+        from .narrative import data_collection_plan
 
         items = [_item(a) for a in data_collection_plan(self.results)]
         return HTMLBlock(render_section("list", items=items, intro="",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import typing
 
 import pytest
 import yaml
 
+from kpis.knowledge import Band, knowledge_base, load_knowledge_base, sdg_ref_exists
 from kpis.library import CatalogueError, data_dir, library
-from kpis.recommend import BANDS, collect_action, knowledge_base, load_knowledge_base, sdg_ref_exists
+from kpis.recommend import collect_action
+from kpis.rules import BANDS
 
 KB_PATH = data_dir() / "recommendations.yaml"
 
@@ -40,6 +43,10 @@ def test_every_core_kpi_has_an_entry_and_every_code_exists(kb):
     assert len(core) == 55
     assert core <= codes
     assert codes <= set(lib.by_code)
+
+
+def test_the_schema_bands_are_the_rules_bands():
+    assert typing.get_args(Band) == BANDS
 
 
 def test_every_entry_covers_all_four_bands(kb):
