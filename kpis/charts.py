@@ -61,7 +61,7 @@ def ring_colour(sub_dimension: str, i: int) -> str:
 
 
 def _score_label(score: float) -> str:
-    return "not scored" if math.isnan(score) else f"{score:.0f} %"
+    return "not scored" if math.isnan(score) else f"{rules.display_percent(score)} %"
 
 
 def benchmark_wheel(summary: pd.DataFrame) -> PNGChart:

@@ -74,6 +74,11 @@ def _scores(results: Any, city: Any, year: Any, level: str) -> pd.DataFrame | No
     return s
 
 
+def _pct(score: float) -> str:
+    """A score or achievement in whole % as the report shows it: rounded without leaving its band."""
+    return rules.display_percent(float(score))
+
+
 # ---------------------------------------------------------------- lists and tables
 
 
@@ -99,14 +104,14 @@ def strengths(results: Any, city: Any = None, year: Any = None) -> list[dict[str
             out.append({"level": "category", "dimension": r.dimension, "sub_dimension": r.sub_dimension,
                         "category": r.category, "code": "", "name": r.category, "score": float(r.score),
                         "band": r.band, "title": f"{r.category} ({r.sub_dimension})",
-                        "text": f"The category scores {r.score:.0f} % of the U4SSC targets.", "codes": [], "sdg": []})
+                        "text": f"The category scores {_pct(r.score)} % of the U4SSC targets.", "codes": [], "sdg": []})
     for k in fold(_rows_for(results, city, year)):
         if k.points and k.band == TOP_BAND:
             ach = [p.achievement for p in k.points if p.achievement is not None]
             score = min(ach) if ach else 100.0
             out.append({"level": "kpi", "dimension": k.dimension, "sub_dimension": k.sub_dimension,
                         "category": k.category, "code": k.code, "name": k.name, "score": score, "band": TOP_BAND,
-                        "title": k.name, "text": f"At {score:.0f} % of target ({k.category}).", "codes": [k.code],
+                        "title": k.name, "text": f"At {_pct(score)} % of target ({k.category}).", "codes": [k.code],
                         "sdg": list(lib.by_code[k.code].sdg) if k.code in lib.by_code else []})
     return out
 
@@ -205,7 +210,7 @@ def _overall_sentence(f: _Facts) -> str:
         return f"{f.city} has {len(f.scored)} of {f.total} KPIs scored against a target for {f.year}."
     o = overall.iloc[0]
     return (
-        f"{f.city} scores {o.score:.0f} % overall for {f.year} on the U4SSC method (points earned out of points "
+        f"{f.city} scores {_pct(o.score)} % overall for {f.year} on the U4SSC method (points earned out of points "
         f"possible), {BAND_WORDS.get(o.band, 'not banded')}, with {len(f.scored)} of {f.total} KPIs scored "
         "against a target."
     )
@@ -219,17 +224,17 @@ def _areas_sentence(f: _Facts) -> str | None:
     subs = subs.sort_values("score", kind="stable")
     low, high = subs.iloc[0], subs.iloc[-1]
     if high.score - low.score < 1:
-        return f"All scored sub-dimensions sit at about {high.score:.0f} % of target."
+        return f"All scored sub-dimensions sit at about {_pct(high.score)} % of target."
     weak_cat = ""
     cats = f.scores("category")
     if cats is not None and not cats.empty:
         c = cats[cats["sub_dimension"] == low.sub_dimension].sort_values("score", kind="stable")
         if len(c) >= 2:
-            weak_cat = f", where {c.iloc[0].category} is lowest at {c.iloc[0].score:.0f} %"
+            weak_cat = f", where {c.iloc[0].category} is lowest at {_pct(c.iloc[0].score)} %"
     top = list(subs.loc[(subs["score"] - high.score).abs() < 0.5, "sub_dimension"].astype(str))
     best = (f"Its strongest area is {top[0]}" if len(top) == 1
             else f"Its strongest areas are {_join(top[:3])}" + (" among others" if len(top) > 3 else ""))
-    return f"{best} at {high.score:.0f} % and its weakest is {low.sub_dimension} at {low.score:.0f} %{weak_cat}."
+    return f"{best} at {_pct(high.score)} % and its weakest is {low.sub_dimension} at {_pct(low.score)} %{weak_cat}."
 
 
 def _weak_kpis_sentence(f: _Facts) -> str | None:

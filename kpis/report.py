@@ -82,7 +82,8 @@ class NumberFormat:
         return f"{text} {unit}".strip()
 
     def pct(self, value) -> str:
-        return "–" if _is_missing(value) else self(round(float(value), 1), "%", digits=3)
+        """A % of target or a score to one decimal, rounded without leaving its band (`rules.display_percent`)."""
+        return "–" if _is_missing(value) else self(float(rules.display_percent(float(value), 1)), "%", digits=3)
 
 
 class CityReport:
