@@ -37,8 +37,21 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(colours=BAND_COLOURS, text_colours=BAND_TEXT, band_labels=BAND_LABELS)
+    env.globals.update(colours=BAND_COLOURS, text_colours=BAND_TEXT, band_labels=BAND_LABELS, rules=_rule_facts(),
+                       catalogue=_catalogue_facts())
     return env
+
+
+def _rule_facts() -> dict[str, str]:
+    """The scoring rules the sections quote in words, from kpis.rules: the top band's edge and the points."""
+    return {"top_edge": f"{rules.BAND_EDGES[-1]:g}", "max_points": str(rules.MAX_POINTS)}
+
+
+def _catalogue_facts() -> dict[str, int]:
+    """How many KPIs, dimensions, sub-dimensions and (distinctly named) categories the KPI library has."""
+    lib = library()
+    return {"kpis": len(lib), "dimensions": len({k.dimension for k in lib}),
+            "sub_dimensions": len({k.sub_dimension for k in lib}), "categories": len({k.category for k in lib})}
 
 
 _ENV: Environment | None = None
