@@ -189,22 +189,22 @@ class CityReport:
     def legend(self) -> HTMLBlock:
         return HTMLBlock(render_section("legend"))
 
-    # charts: kpis.charts imports matplotlib, which costs 1.0-1.5 s on top of this module (measured), so it is
-    # imported on the first chart rather than by code that only builds tables or formats numbers
+    # charts: kpis.charts imports matplotlib, which adds 1.0-1.5 s of start-up time to this module (measured), so
+    # it is imported on the first chart rather than by code that only builds tables or formats numbers
 
     def benchmark_wheel(self) -> PNGChart:
         """Category scores around a wheel, grouped by sub-dimension, coloured by band (as U4SSC's snapshot)."""
-        from . import charts
+        from . import charts  # on the first chart: matplotlib's start-up time, see above
 
         return charts.benchmark_wheel(self.summary)
 
     def subdimension_bars(self) -> PNGChart:
-        from . import charts
+        from . import charts  # on the first chart: matplotlib's start-up time, see above
 
         return charts.subdimension_bars(self.summary)
 
     def band_counts(self) -> PNGChart:
-        from . import charts
+        from . import charts  # on the first chart: matplotlib's start-up time, see above
 
         return charts.band_counts(self.kpis, self.dimensions)
 
