@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
-from kpis.recommend import knowledge_base, recommend
+from kpis.knowledge import knowledge_base
+from kpis.recommend import recommend
 from kpis.scoring import score_frame
 from kpis.synthetic import cities
 

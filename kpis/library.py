@@ -29,11 +29,11 @@ class CatalogueError(UserError, ValueError):
     """A catalogue or target file that cannot be used; the message names the file and the entry."""
 
 
-def _data_dir() -> Path:
+def data_dir() -> Path:
     return Path(str(resources.files("kpis") / "catalogue"))
 
 
-def _read_yaml(path: Path):
+def read_yaml(path: Path):
     try:
         with open(path, encoding="utf-8") as fh:
             return yaml.load(fh, Loader=_Loader)
@@ -43,7 +43,7 @@ def _read_yaml(path: Path):
         raise CatalogueError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _explain(exc: ValidationError) -> str:
+def explain_validation(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in err['loc']) or 'entry'}: {err['msg']}" for err in exc.errors(include_url=False)
     )
@@ -54,7 +54,7 @@ def load_kpis(paths: Iterable[Path]) -> list[KPI]:
     kpis: list[KPI] = []
     seen: dict[str, str] = {}
     for path in paths:
-        raw = _read_yaml(path)
+        raw = read_yaml(path)
         if not isinstance(raw, list):
             raise CatalogueError(f"{path.name}: expected a list of KPI entries")
         for i, entry in enumerate(raw, start=1):
@@ -62,7 +62,7 @@ def load_kpis(paths: Iterable[Path]) -> list[KPI]:
             try:
                 kpi = KPI.model_validate(entry)
             except ValidationError as exc:
-                raise CatalogueError(f"{path.name}: KPI {label}: {_explain(exc)}") from None
+                raise CatalogueError(f"{path.name}: KPI {label}: {explain_validation(exc)}") from None
             if kpi.code in seen:
                 raise CatalogueError(f"{path.name}: KPI {kpi.code} is already defined in {seen[kpi.code]}")
             seen[kpi.code] = path.name
@@ -97,7 +97,7 @@ class Library:
 @functools.lru_cache(maxsize=1)
 def library() -> Library:
     """The bundled catalogue (parsed once per process)."""
-    base = _data_dir() / "kpis"
+    base = data_dir() / "kpis"
     return Library(tuple(load_kpis(base / name for name in DIMENSION_FILES)))
 
 
@@ -141,11 +141,11 @@ def _parse_target_set(raw: object, where: str) -> TargetSet:
         try:
             Target.model_validate(entry)
         except ValidationError as exc:
-            raise CatalogueError(f"{where}: target for KPI {label}{' ' + part if part else ''}: {_explain(exc)}") from None
+            raise CatalogueError(f"{where}: target for KPI {label}{' ' + part if part else ''}: {explain_validation(exc)}") from None
     try:
         return TargetSet.model_validate(raw)
     except ValidationError as exc:
-        raise CatalogueError(f"{where}: {_explain(exc)}") from None
+        raise CatalogueError(f"{where}: {explain_validation(exc)}") from None
 
 
 def _check_targets(ts: TargetSet, where: str, lib: Library) -> dict[tuple[str, str], Target]:
@@ -203,7 +203,7 @@ def load_targets(path: str | Path | None = None) -> Targets:
             rows.append(row)
         raw = {"name": path.stem, "version": "user", "targets": rows}
     else:
-        raw = _read_yaml(path)
+        raw = read_yaml(path)
     ts = _parse_target_set(raw, path.name)
     return Targets(ts.name, ts.version, _check_targets(ts, path.name, lib), str(path))
 
@@ -211,11 +211,11 @@ def load_targets(path: str | Path | None = None) -> Targets:
 @functools.lru_cache(maxsize=1)
 def _default_targets() -> Targets:
     lib = library()
-    base = _data_dir() / "targets"
+    base = data_dir() / "targets"
     merged: list[dict] = []
     meta: dict = {}
     for name in DIMENSION_FILES:
-        raw = _read_yaml(base / name)
+        raw = read_yaml(base / name)
         meta = meta or {k: v for k, v in raw.items() if k != "targets"}
         merged.extend(raw.get("targets") or [])
     ts = _parse_target_set({**meta, "targets": merged}, "default targets")

@@ -1,9 +1,8 @@
 """Recommendations: turn a city's scores into ordered, sourced actions it can act on.
 
-The knowledge base (`kpis/catalogue/recommendations.yaml`) is data: per (sub-dimension, category) and per core KPI,
-actions for the low bands (<33, 33-66), for "close to target" (66-95) and for "keep doing" (95+), each with the
-SDG targets it serves, the standards that apply and its sources. This module validates that file with pydantic
-(a malformed entry fails naming the entry) and matches it against `Results.kpis`.
+The actions come from the knowledge base (`kpis.knowledge`; `knowledge_base` is importable from here too, as the
+render workers warm it); this module matches it against `Results.kpis` and orders what fires. The report prose built from the recommendations (summary, strengths, tables) is
+`kpis.narrative`.
 
 Priority (documented here because reports quote it):
 
@@ -21,219 +20,40 @@ Everything taken from a submission (measures text, city name) stays plain text: 
 
 from __future__ import annotations
 
-import functools
 import math
-import re
-import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import pandas as pd
 
+from . import rules
 from .errors import UserError
-from .library import CatalogueError, Library, _data_dir, _explain, _read_yaml, library
+from .knowledge import Action, Entry, KnowledgeBase, KpiEntry, knowledge_base
+from .library import Library, library
 
-Band = Literal["<33", "33-66", "66-95", "95+"]
-BANDS: tuple[str, ...] = ("<33", "33-66", "66-95", "95+")
-LOW_BANDS = frozenset({"<33", "33-66"})
-BAND_MIDPOINT = {"<33": 16.5, "33-66": 49.5, "66-95": 80.5, "95+": 100.0}
-BAND_WORDS = {
-    "<33": "less than a third of target",
-    "33-66": "between a third and two-thirds of target",
-    "66-95": "close to target",
-    "95+": "at target",
+#: Bands where an action to improve fires (<33, 33-66); the next band (66-95) gets "close the gap"; the top band
+#: (95+) "keep doing".
+LOW_BANDS = frozenset(rules.BANDS[:2])
+CLOSE_BANDS = frozenset(rules.BANDS[2:3])
+TOP_BAND = rules.BANDS[-1]
+#: The achievement assumed for a data point whose band is known but whose achievement is not: the middle of the
+#: band (16.5, 49.5, 80.5), and 100 in the top band (no gap left).
+BAND_MIDPOINT = {
+    band: (rules.band_floor(i) + rules.band_floor(i + 1)) / 2 if band != TOP_BAND else 100.0
+    for i, band in enumerate(rules.BANDS)
 }
 Kind = Literal["improve", "close_gap", "keep", "collect_data"]
 KIND_ORDER = {"improve": 0, "close_gap": 0, "collect_data": 1, "keep": 2}
 TIER_WEIGHT = {"core": 1.0, "advanced": 0.8}
 BREADTH_BONUS = 0.25
-COLLECT_FIELDS = frozenset({"name", "code", "definition", "inputs", "unit", "office"})
-SDG_REF = re.compile(r"^(\d{1,2})\.([0-9a-z]{1,2})(?:\.(\d{1,2}))?$")
-
-
 
 
 class RecommendationError(UserError, ValueError):
     """A request the recommendation helpers cannot answer (e.g. an unknown or ambiguous city-year)."""
 
 
-# ---------------------------------------------------------------- knowledge-base models
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _lower_refs(v: list | None) -> list[str]:
-    return [str(ref).strip().lower() for ref in (v or [])]
-
-
-class Source(_Strict):
-    """A publication an action rests on; `url` where one is public."""
-
-    title: str = Field(min_length=5)
-    url: str | None = Field(default=None, pattern=r"^https://")
-
-
-class Action(_Strict):
-    """One suggested action, valid for the bands it lists."""
-
-    bands: list[Band] = Field(min_length=1)
-    title: str = Field(min_length=5, max_length=90)
-    text: str = Field(min_length=40)
-    sdg: list[str] = Field(default_factory=list)
-    standards: list[str] = Field(default_factory=list)
-    sources: list[str] = Field(default_factory=list)
-
-    _sdg = field_validator("sdg", mode="before")(_lower_refs)
-
-
-class _Entry(_Strict):
-    sdg: list[str] = Field(default_factory=list)
-    standards: list[str] = Field(default_factory=list)
-    sources: list[str] = Field(min_length=1)
-    actions: list[Action] = Field(min_length=1)
-
-    _sdg = field_validator("sdg", mode="before")(_lower_refs)
-
-
-class CategoryEntry(_Entry):
-    """Actions for one (sub-dimension, category); `collect` is the data-collection template for its KPIs."""
-
-    sub_dimension: str
-    category: str
-    office: str = Field(min_length=5)
-    collect: str = Field(min_length=40)
-
-
-class KpiEntry(_Entry):
-    """Actions specific to one KPI (every core KPI has one; a few advanced ones too)."""
-
-    code: str
-    office: str | None = None
-
-
-class KnowledgeBase(_Strict):
-    version: str
-    sdg_targets: dict[int, str]
-    standards: dict[str, str]
-    sources: dict[str, Source]
-    categories: list[CategoryEntry]
-    kpis: list[KpiEntry]
-
-    @functools.cached_property
-    def valid_targets(self) -> frozenset[str]:
-        return frozenset(f"{goal}.{t}" for goal, ts in self.sdg_targets.items() for t in ts.split())
-
-    def category(self, sub_dimension: str, category: str) -> CategoryEntry | None:
-        return self._by_category.get((sub_dimension, category))
-
-    def kpi(self, code: str) -> KpiEntry | None:
-        return self._by_code.get(code)
-
-    @functools.cached_property
-    def _by_category(self) -> dict[tuple[str, str], CategoryEntry]:
-        return {(c.sub_dimension, c.category): c for c in self.categories}
-
-    @functools.cached_property
-    def _by_code(self) -> dict[str, KpiEntry]:
-        return {k.code: k for k in self.kpis}
-
-
-def sdg_ref_exists(ref: str, valid_targets: Iterable[str]) -> bool:
-    """'11.6' or '11.6.2' exists when its target is one of the 169 SDG targets (indicator numbers are not listed)."""
-    m = SDG_REF.match(ref)
-    return bool(m) and f"{m.group(1)}.{m.group(2)}" in set(valid_targets)
-
-
-def _entry_problems(entry: _Entry, kb: KnowledgeBase, lib: Library) -> list[str]:
-    problems = []
-    refs = list(entry.sdg) + [r for a in entry.actions for r in a.sdg]
-    problems += [f"SDG reference {r!r} is not an SDG target" for r in refs if not sdg_ref_exists(r, kb.valid_targets)]
-    stds = list(entry.standards) + [s for a in entry.actions for s in a.standards]
-    problems += [f"standard {s!r} is not listed under 'standards'" for s in stds if s not in kb.standards]
-    srcs = list(entry.sources) + [s for a in entry.actions for s in a.sources]
-    problems += [f"source {s!r} is not listed under 'sources'" for s in srcs if s not in kb.sources]
-    covered = {b for a in entry.actions for b in a.bands}
-    missing = [b for b in BANDS if b not in covered]
-    if missing:
-        problems.append(f"no action for band(s) {', '.join(missing)}")
-    if isinstance(entry, CategoryEntry):
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(entry.collect) if f is not None}
-        except ValueError as exc:
-            fields, _ = set(), problems.append(f"collect template is malformed ({exc})")
-        unknown = fields - COLLECT_FIELDS
-        if unknown:
-            problems.append(f"collect template uses unknown field(s) {sorted(unknown)}; use {sorted(COLLECT_FIELDS)}")
-    return problems
-
-
-def check_knowledge_base(kb: KnowledgeBase, lib: Library, where: str = "recommendations.yaml") -> None:
-    """Cross-check against the KPI library: codes, categories, SDG targets, sources; full coverage of categories
-    and core KPIs. Raises CatalogueError naming the entry."""
-    categories = {(k.sub_dimension, k.category) for k in lib}
-    seen: set[tuple[str, str]] = set()
-    for c in kb.categories:
-        label = f"category {c.category!r} ({c.sub_dimension})"
-        if (c.sub_dimension, c.category) not in categories:
-            raise CatalogueError(f"{where}: {label} is not a category of the KPI library")
-        if (c.sub_dimension, c.category) in seen:
-            raise CatalogueError(f"{where}: {label} appears twice")
-        seen.add((c.sub_dimension, c.category))
-        if problems := _entry_problems(c, kb, lib):
-            raise CatalogueError(f"{where}: {label}: {'; '.join(problems)}")
-    codes: set[str] = set()
-    for k in kb.kpis:
-        if k.code not in lib.by_code:
-            raise CatalogueError(f"{where}: KPI entry {k.code!r} is not a U4SSC KPI code")
-        if k.code in codes:
-            raise CatalogueError(f"{where}: KPI {k.code} appears twice")
-        codes.add(k.code)
-        if problems := _entry_problems(k, kb, lib):
-            raise CatalogueError(f"{where}: KPI {k.code}: {'; '.join(problems)}")
-    missing_cats = sorted(categories - seen)
-    if missing_cats:
-        raise CatalogueError(f"{where}: no entry for categories {missing_cats}")
-    missing_core = [k.code for k in lib if k.tier == "core" and k.code not in codes]
-    if missing_core:
-        raise CatalogueError(f"{where}: no entry for core KPIs {', '.join(missing_core)}")
-
-
-def load_knowledge_base(path: str | Path | None = None, lib: Library | None = None) -> KnowledgeBase:
-    """Parse and check a knowledge base (the bundled one by default); entry by entry so errors name the entry."""
-    path = Path(path) if path else _data_dir() / "recommendations.yaml"
-    where = path.name
-    raw = _read_yaml(path)
-    if not isinstance(raw, dict):
-        raise CatalogueError(f"{where}: expected a mapping with sdg_targets, standards, sources, categories, kpis")
-    for key, model, label in (("categories", CategoryEntry, "category"), ("kpis", KpiEntry, "KPI")):
-        entries = raw.get(key)
-        if not isinstance(entries, list):
-            raise CatalogueError(f"{where}: '{key}' must be a list of entries")
-        for i, entry in enumerate(entries, start=1):
-            name = entry.get("code") or entry.get("category") if isinstance(entry, dict) else None
-            try:
-                model.model_validate(entry)
-            except ValidationError as exc:
-                raise CatalogueError(f"{where}: {label} entry {name or i}: {_explain(exc)}") from None
-    try:
-        kb = KnowledgeBase.model_validate(raw)
-    except ValidationError as exc:
-        raise CatalogueError(f"{where}: {_explain(exc)}") from None
-    check_knowledge_base(kb, lib or library(), where)
-    return kb
-
-
-@functools.lru_cache(maxsize=1)
-def knowledge_base() -> KnowledgeBase:
-    """The bundled knowledge base, parsed and checked once per process."""
-    return load_knowledge_base()
-
-
-# ---------------------------------------------------------------- recommendations
+# ---------------------------------------------------------------- what a recommendation is
 
 
 @dataclass(frozen=True)
@@ -283,7 +103,7 @@ class Recommendation:
     rank: int = 0
     details: tuple[str, ...] = ()
     city_measures: str = ""
-    _order: tuple = field(default=(), repr=False, compare=False)
+    _order: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def kpi_codes(self) -> tuple[str, ...]:
@@ -292,11 +112,7 @@ class Recommendation:
     @property
     def bands(self) -> tuple[str | None, ...]:
         """The worst band of each triggering KPI, in the order of kpi_codes."""
-        out = []
-        for code in self.kpi_codes:
-            bands = [t.band for t in self.triggers if t.code == code and t.band in BANDS]
-            out.append(min(bands, key=BANDS.index) if bands else None)
-        return tuple(out)
+        return tuple(_worst_band(t.band for t in self.triggers if t.code == code) for code in self.kpi_codes)
 
     @property
     def next_band_values(self) -> tuple[str, ...]:
@@ -306,7 +122,7 @@ class Recommendation:
     def source(self) -> str:
         return "; ".join(self.sources)
 
-    def as_row(self) -> dict:
+    def as_row(self) -> dict[str, Any]:
         return {
             "city": self.city,
             "year": self.year,
@@ -327,14 +143,50 @@ class Recommendation:
         }
 
 
-def to_frame(recommendations: list[Recommendation]):
-    """The recommendations as a DataFrame (one row each), for notebooks and exports."""
-    import pandas as pd
+FRAME_COLUMNS = ["city", "year", "rank", "kind", "priority", "title", "action", "dimension", "sub_dimension",
+                 "category", "kpi_codes", "bands", "next_band_values", "sdg", "standards", "source"]
 
-    rows = [r.as_row() for r in recommendations]
-    columns = ["city", "year", "rank", "kind", "priority", "title", "action", "dimension", "sub_dimension",
-               "category", "kpi_codes", "bands", "next_band_values", "sdg", "standards", "source"]
-    return pd.DataFrame(rows, columns=columns)
+
+def to_frame(recommendations: Iterable[Recommendation]) -> pd.DataFrame:
+    """The recommendations as a DataFrame (one row each), for notebooks and exports."""
+    return pd.DataFrame([r.as_row() for r in recommendations], columns=FRAME_COLUMNS)
+
+
+def _worst_band(bands: Iterable[str | None]) -> str | None:
+    known = [b for b in bands if b in rules.BANDS]
+    return min(known, key=rules.BANDS.index) if known else None
+
+
+# ---------------------------------------------------------------- priority
+
+
+def _gap(t: Trigger) -> float:
+    ach = t.achievement if t.achievement is not None else BAND_MIDPOINT.get(t.band or "", 50.0)
+    return max(0.0, 100.0 - min(100.0, ach))
+
+
+def priority_score(triggers: Iterable[Trigger]) -> float:
+    """The documented priority: mean gap x tier weight x breadth factor (see the module docstring)."""
+    triggers = list(triggers)
+    if not triggers:
+        return 0.0
+    gap = sum(_gap(t) for t in triggers) / len(triggers)
+    weight = max(TIER_WEIGHT.get(t.tier, 0.8) for t in triggers)
+    breadth = len({t.code for t in triggers})
+    return gap * weight * (1 + BREADTH_BONUS * (breadth - 1))
+
+
+def _sort_key(r: Recommendation) -> tuple[float, ...]:
+    if r.kind == "collect_data":
+        return (KIND_ORDER[r.kind], *r._order)
+    core = any(t.tier == "core" for t in r.triggers)
+    breadth = len(r.kpi_codes)
+    if r.kind == "keep":
+        return (KIND_ORDER[r.kind], -breadth, *r._order)
+    return (KIND_ORDER[r.kind], -round(r.priority, 6), 0 if core else 1, -breadth, *r._order)
+
+
+# ---------------------------------------------------------------- reading the results table
 
 
 def _isnan(x: object) -> bool:
@@ -359,24 +211,8 @@ def _truthy(x: object) -> bool:
     return bool(x) and not _isnan(x)
 
 
-def _gap(t: Trigger) -> float:
-    ach = t.achievement if t.achievement is not None else BAND_MIDPOINT.get(t.band or "", 50.0)
-    return max(0.0, 100.0 - min(100.0, ach))
-
-
-def priority_score(triggers: Iterable[Trigger]) -> float:
-    """The documented priority: mean gap x tier weight x breadth factor (see the module docstring)."""
-    triggers = list(triggers)
-    if not triggers:
-        return 0.0
-    gap = sum(_gap(t) for t in triggers) / len(triggers)
-    weight = max(TIER_WEIGHT.get(t.tier, 0.8) for t in triggers)
-    breadth = len({t.code for t in triggers})
-    return gap * weight * (1 + BREADTH_BONUS * (breadth - 1))
-
-
 @dataclass
-class _Kpi:
+class KpiView:
     """One KPI of one city-year, folded from its data-point rows."""
 
     code: str
@@ -390,41 +226,38 @@ class _Kpi:
 
     @property
     def band(self) -> str | None:
-        bands = [p.band for p in self.points if p.band in BANDS]
-        return min(bands, key=BANDS.index) if bands else None
+        return _worst_band(p.band for p in self.points)
 
 
-def _fold(frame) -> list[_Kpi]:
+def _trigger(code: str, r: dict[str, Any]) -> Trigger:
+    return Trigger(
+        code=code,
+        name=_text(r.get("name")),
+        tier=_text(r.get("tier")) or "core",
+        part=_text(r.get("part")),
+        point_label=_text(r.get("point_label")) or _text(r.get("name")),
+        band=r.get("band"),
+        value=_num(r.get("value")),
+        unit=_text(r.get("unit")),
+        achievement=_num(r.get("achievement")),
+        next_band=_text(r.get("next_band")) or None,
+        next_band_value=_num(r.get("next_band_value")),
+        direction=_text(r.get("direction")) or "higher",
+    )
+
+
+def fold(frame: pd.DataFrame) -> list[KpiView]:
     """Group the tidy table of one city-year into KPIs, in table order (plain records: pandas groupby per KPI
     costs more than the whole recommendation logic)."""
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for rec in frame.to_dict("records"):
         groups.setdefault(str(rec["code"]), []).append(rec)
-    out: list[_Kpi] = []
+    out: list[KpiView] = []
     for code, rows in groups.items():
         first = rows[0]
-        points = []
-        for r in rows:
-            if not _truthy(r.get("scored")) or r.get("band") not in BANDS:
-                continue
-            points.append(
-                Trigger(
-                    code=code,
-                    name=_text(r.get("name")),
-                    tier=_text(r.get("tier")) or "core",
-                    part=_text(r.get("part")),
-                    point_label=_text(r.get("point_label")) or _text(r.get("name")),
-                    band=r.get("band"),
-                    value=_num(r.get("value")),
-                    unit=_text(r.get("unit")),
-                    achievement=_num(r.get("achievement")),
-                    next_band=_text(r.get("next_band")) or None,
-                    next_band_value=_num(r.get("next_band_value")),
-                    direction=_text(r.get("direction")) or "higher",
-                )
-            )
+        points = [_trigger(code, r) for r in rows if _truthy(r.get("scored")) and r.get("band") in rules.BANDS]
         out.append(
-            _Kpi(
+            KpiView(
                 code=code,
                 name=_text(first.get("name")),
                 dimension=_text(first.get("dimension")),
@@ -438,22 +271,14 @@ def _fold(frame) -> list[_Kpi]:
     return out
 
 
-def _refs(kb: KnowledgeBase, entry: _Entry, action: Action, kpi_sdg: Iterable[str] = ()):
-    sdg = tuple(dict.fromkeys([*action.sdg, *entry.sdg, *kpi_sdg]))
-    standards = tuple(kb.standards[s] for s in dict.fromkeys([*action.standards, *entry.standards]))
-    sources = []
-    for key in dict.fromkeys([*action.sources, *entry.sources]):
-        src = kb.sources[key]
-        sources.append(f"{src.title}, {src.url}" if src.url else src.title)
-    return sdg, standards, tuple(sources)
+def city_years(frame: pd.DataFrame) -> list[tuple[Any, Any]]:
+    """The (city, year) pairs of a results table, in table order."""
+    if frame.empty:
+        return []
+    return list(dict.fromkeys(zip(frame["city"], frame["year"], strict=True)))
 
 
-def _actions_for(entry: _Entry, bands: Iterable[str]) -> list[Action]:
-    bands = set(bands)
-    return [a for a in entry.actions if bands & set(a.bands)]
-
-
-def _measures_for(results, measures, city, year) -> dict[str, str]:
+def measures_for(results: Any, measures: Mapping[Any, Any] | None, city: Any, year: Any) -> dict[str, str]:
     """The sub-dimension -> text mapping of a city-year: from `measures` if given, else from the submission."""
     source = measures if measures is not None else getattr(results, "measures", None) or {}
     if not isinstance(source, Mapping):
@@ -468,71 +293,92 @@ def _measures_for(results, measures, city, year) -> dict[str, str]:
     return {str(k): _text(v) for k, v in source.items()}
 
 
-def _city_years(frame) -> list[tuple[Any, Any]]:
-    if frame.empty:
-        return []
-    return list(dict.fromkeys(zip(frame["city"], frame["year"], strict=True)))
+# ---------------------------------------------------------------- matching the knowledge base
 
 
-def _for_city_year(kb: KnowledgeBase, lib: Library, city, year, frame, measures: dict[str, str]):
-    kpis = _fold(frame)
-    recs: list[Recommendation] = []
-    order = {k.code: i for i, k in enumerate(lib)}
+@dataclass(frozen=True)
+class _CityYear:
+    """What every recommendation of one city-year shares."""
 
-    def make(kind, entry, action, group: list[_Kpi], triggers: list[Trigger], details=()):
+    kb: KnowledgeBase
+    lib: Library
+    city: Any
+    year: Any
+    measures: dict[str, str]
+    order: dict[str, int]  # catalogue position of each KPI code
+
+    def make(self, kind: Kind, entry: Entry, action: Action, group: Sequence[KpiView], triggers: list[Trigger],
+             details: Iterable[str] = ()) -> Recommendation:
+        """One recommendation: `action` of `entry` for the KPIs of `group`, fired by `triggers`."""
         first = group[0]
-        kpi_sdg = [r for k in group for r in (lib.by_code[k.code].sdg if k.code in lib.by_code else [])]
-        sdg, standards, sources = _refs(kb, entry, action, kpi_sdg if isinstance(entry, KpiEntry) else ())
-        recs.append(
-            Recommendation(
-                city=city, year=year, kind=kind, title=action.title, action=action.text.strip(),
-                dimension=first.dimension, sub_dimension=first.sub_dimension, category=first.category,
-                triggers=tuple(triggers), sdg=sdg, standards=standards, sources=sources,
-                priority=priority_score(triggers) if kind in ("improve", "close_gap") else 0.0,
-                details=tuple(details), city_measures=measures.get(first.sub_dimension, ""),
-                _order=(min(order.get(k.code, 10**6) for k in group),),
-            )
+        kpi_sdg = ([r for k in group for r in (self.lib.by_code[k.code].sdg if k.code in self.lib.by_code else [])]
+                   if isinstance(entry, KpiEntry) else [])
+        sdg, standards, sources = self.kb.references(entry, action, kpi_sdg)
+        return Recommendation(
+            city=self.city, year=self.year, kind=kind, title=action.title, action=action.text.strip(),
+            dimension=first.dimension, sub_dimension=first.sub_dimension, category=first.category,
+            triggers=tuple(triggers), sdg=sdg, standards=standards, sources=sources,
+            priority=priority_score(triggers) if kind in ("improve", "close_gap") else 0.0,
+            details=tuple(details), city_measures=self.measures.get(first.sub_dimension, ""),
+            _order=(min(self.order.get(k.code, 10**6) for k in group),),
         )
 
-    by_category: dict[tuple[str, str], list[_Kpi]] = {}
+
+def _gap_actions(cy: _CityYear, category: Entry | None, group: list[KpiView], kind: Kind,
+                 bands: frozenset[str]) -> list[Recommendation]:
+    """Actions for the KPIs of one category with a data point in `bands`: each KPI's own actions, then the
+    category's when it lifts several KPIs at once or when a KPI has no action of its own."""
+    hit = [(k, [p for p in k.points if p.band in bands]) for k in group]
+    hit = [(k, pts) for k, pts in hit if pts]
+    recs: list[Recommendation] = []
+    uncovered = []
+    for k, pts in hit:
+        entry = cy.kb.kpi(k.code)
+        actions = entry.actions_for(p.band for p in pts) if entry is not None else []
+        if entry is None or not actions:
+            uncovered.append((k, pts))
+            continue
+        recs += [cy.make(kind, entry, action, [k], pts) for action in actions]
+    if category is not None and (len(hit) >= 2 or uncovered):
+        chosen = hit if len(hit) >= 2 else uncovered
+        kpis, triggers = [k for k, _ in chosen], [p for _, pts in chosen for p in pts]
+        recs += [cy.make(kind, category, action, kpis, triggers)
+                 for action in category.actions_for(p.band for p in triggers)]
+    return recs
+
+
+def _keep_actions(cy: _CityYear, category: Entry | None, group: list[KpiView]) -> list[Recommendation]:
+    """The category's "keep doing" actions for its KPIs at target, each KPI's own advice as details."""
+    at_target = [(k, [p for p in k.points if p.band == TOP_BAND]) for k in group]
+    at_target = [(k, pts) for k, pts in at_target if pts]
+    if not at_target or category is None:
+        return []
+    details = []
+    for k, _ in at_target:
+        entry = cy.kb.kpi(k.code)
+        for action in entry.actions_for([TOP_BAND]) if entry is not None else []:
+            details.append(f"{k.name}: {action.text.strip()}")
+    kpis, triggers = [k for k, _ in at_target], [p for _, pts in at_target for p in pts]
+    return [cy.make("keep", category, action, kpis, triggers, details)
+            for action in category.actions_for([TOP_BAND])]
+
+
+def _for_city_year(cy: _CityYear, frame: pd.DataFrame) -> list[Recommendation]:
+    """Every recommendation of one city-year, unordered: per category the actions to improve, to close the gap
+    and to keep doing; then one data-collection action per unreported KPI."""
+    kpis = fold(frame)
+    by_category: dict[tuple[str, str], list[KpiView]] = {}
     for k in kpis:
         by_category.setdefault((k.sub_dimension, k.category), []).append(k)
-
+    recs: list[Recommendation] = []
     for (sub, cat), group in by_category.items():
-        cat_entry = kb.category(sub, cat)
-        for kind, bands in (("improve", LOW_BANDS), ("close_gap", frozenset({"66-95"}))):
-            hit = [(k, [p for p in k.points if p.band in bands]) for k in group]
-            hit = [(k, pts) for k, pts in hit if pts]
-            uncovered = []
-            for k, pts in hit:
-                entry = kb.kpi(k.code)
-                actions = _actions_for(entry, {p.band for p in pts}) if entry else []
-                for action in actions:
-                    make(kind, entry, action, [k], pts)
-                if not actions:
-                    uncovered.append((k, pts))
-            # a category action when it lifts several KPIs at once, or when a KPI has no action of its own
-            if cat_entry and (len(hit) >= 2 or uncovered):
-                chosen = hit if len(hit) >= 2 else uncovered
-                for action in _actions_for(cat_entry, {p.band for _, pts in chosen for p in pts}):
-                    make(kind, cat_entry, action, [k for k, _ in chosen], [p for _, pts in chosen for p in pts])
-        at_target = [(k, [p for p in k.points if p.band == "95+"]) for k in group]
-        at_target = [(k, pts) for k, pts in at_target if pts]
-        if at_target and cat_entry:
-            details = []
-            for k, _ in at_target:
-                entry = kb.kpi(k.code)
-                for action in _actions_for(entry, {"95+"}) if entry else []:
-                    details.append(f"{k.name}: {action.text.strip()}")
-            for action in _actions_for(cat_entry, {"95+"}):
-                make("keep", cat_entry, action, [k for k, _ in at_target], [p for _, pts in at_target for p in pts],
-                     details)
-
-    for k in kpis:
-        if k.reported or k.code not in lib.by_code:
-            continue
-        recs.append(collect_action(kb, lib, k.code, city=city, year=year,
-                                   city_measures=measures.get(k.sub_dimension, ""), order=order.get(k.code, 0)))
+        category = cy.kb.category(sub, cat)
+        recs += _gap_actions(cy, category, group, "improve", LOW_BANDS)
+        recs += _gap_actions(cy, category, group, "close_gap", CLOSE_BANDS)
+        recs += _keep_actions(cy, category, group)
+    recs += [collect_action(cy.kb, cy.lib, k.code, city=cy.city, year=cy.year,
+                            city_measures=cy.measures.get(k.sub_dimension, ""), order=cy.order.get(k.code, 0))
+             for k in kpis if not k.reported and k.code in cy.lib.by_code]
     return recs
 
 
@@ -556,24 +402,14 @@ def collect_action(kb: KnowledgeBase, lib: Library, code: str, city: str = "", y
         city=city, year=year, kind="collect_data", title=f"Collect and report {kpi.name}", action=" ".join(text.split()),
         dimension=kpi.dimension, sub_dimension=kpi.sub_dimension, category=kpi.category, triggers=(trigger,),
         sdg=tuple(kpi.sdg), standards=(kb.standards["Y.4903"],) if "Y.4903" in kb.standards else (),
-        sources=tuple(f"{s.title}, {s.url}" if s.url else s.title for s in sources),
+        sources=tuple(s.citation for s in sources),
         details=(f"Usually held by: {office}.",), city_measures=city_measures,
         _order=(0 if kpi.tier == "core" else 1, order),
     )
 
 
-def _sort_key(r: Recommendation):
-    if r.kind == "collect_data":
-        return (KIND_ORDER[r.kind], *r._order)
-    core = any(t.tier == "core" for t in r.triggers)
-    breadth = len(r.kpi_codes)
-    if r.kind == "keep":
-        return (KIND_ORDER[r.kind], -breadth, *r._order)
-    return (KIND_ORDER[r.kind], -round(r.priority, 6), 0 if core else 1, -breadth, *r._order)
-
-
-def recommend(results, measures: Mapping | None = None) -> list[Recommendation]:
-    """Ordered recommendations for every city-year in `results` (a `kpis.scoring.Results`).
+def recommend(results: Any, measures: Mapping[Any, Any] | None = None) -> list[Recommendation]:
+    """Ordered recommendations for every city-year in `results` (a `kpis.results.Results`).
 
     `measures` overrides the submission's "measures adopted" texts: either {(city, year): {sub_dimension: text}}
     or, for a single city, {sub_dimension: text}. Ranks start at 1 for each city-year.
@@ -583,211 +419,12 @@ def recommend(results, measures: Mapping | None = None) -> list[Recommendation]:
     out: list[Recommendation] = []
     if frame.empty:
         return out
+    order = {k.code: i for i, k in enumerate(lib)}
     for (city, year), sub in frame.groupby(["city", "year"], observed=True, sort=False):
-        recs = _for_city_year(kb, lib, city, year, sub, _measures_for(results, measures, city, year))
+        cy = _CityYear(kb, lib, city, year, measures_for(results, measures, city, year), order)
+        recs = _for_city_year(cy, sub)
         recs.sort(key=_sort_key)
         for i, r in enumerate(recs, start=1):
             r.rank = i
         out.extend(recs)
     return out
-
-
-# ---------------------------------------------------------------- report helpers
-
-
-def _pick(results, city=None, year=None) -> tuple[Any, Any]:
-    pairs = _city_years(results.kpis)
-    if city is not None:
-        pairs = [p for p in pairs if str(p[0]) == str(city) and (year is None or str(p[1]) == str(year))]
-    if not pairs:
-        raise RecommendationError(f"no results for city {city!r}" + (f" in {year}" if year is not None else ""))
-    if len(pairs) > 1:
-        raise RecommendationError("the results hold several city-years; pass city= and year= to choose one")
-    return pairs[0]
-
-
-def _recs_for(recommendations, city, year):
-    return [r for r in recommendations if r.city == city and r.year == year]
-
-
-def priority_actions(results, n: int = 10, recommendations: list[Recommendation] | None = None,
-                     city=None, year=None) -> list[Recommendation]:
-    """The top `n` actionable recommendations (improve and close the gap; data collection fills remaining places)."""
-    city, year = _pick(results, city, year)
-    recs = _recs_for(recommendations if recommendations is not None else recommend(results), city, year)
-    return [r for r in recs if r.kind != "keep"][:n]
-
-
-def _scores(results, city, year, level: str):
-    s = getattr(results, "summary", None)
-    if s is None or s.empty:
-        return s
-    s = s[(s["level"] == level) & (s["city"] == city) & (s["year"] == year)] if "city" in s else s[s["level"] == level]
-    s = s.dropna(subset=["score"]).copy()
-    if not s.empty and s["score"].max() <= 1.0 + 1e-9:  # scores given as a fraction: show them in %
-        s["score"] = s["score"] * 100
-    return s
-
-
-def strengths(results, city=None, year=None) -> list[dict]:
-    """Top-band categories and KPIs (95+ % of target) of one city-year, categories first.
-
-    Each record has level, dimension, sub_dimension, category, code, name, score, band, and for a report list
-    title, text, codes and sdg (`pandas.DataFrame(records)` gives a table)."""
-    city, year = _pick(results, city, year)
-    lib = library()
-    frame = results.kpis[(results.kpis["city"] == city) & (results.kpis["year"] == year)]
-    out = []
-    cats = _scores(results, city, year, "category")
-    if cats is not None and not cats.empty:
-        for r in cats[cats["band"] == "95+"].sort_values("score", ascending=False, kind="stable").itertuples():
-            out.append({"level": "category", "dimension": r.dimension, "sub_dimension": r.sub_dimension,
-                        "category": r.category, "code": "", "name": r.category, "score": float(r.score),
-                        "band": r.band, "title": f"{r.category} ({r.sub_dimension})",
-                        "text": f"The category scores {r.score:.0f} % of the U4SSC targets.", "codes": [], "sdg": []})
-    for k in _fold(frame):
-        if k.points and k.band == "95+":
-            ach = [p.achievement for p in k.points if p.achievement is not None]
-            score = min(ach) if ach else 100.0
-            out.append({"level": "kpi", "dimension": k.dimension, "sub_dimension": k.sub_dimension,
-                        "category": k.category, "code": k.code, "name": k.name, "score": score, "band": "95+",
-                        "title": k.name, "text": f"At {score:.0f} % of target ({k.category}).", "codes": [k.code],
-                        "sdg": list(lib.by_code[k.code].sdg) if k.code in lib.by_code else []})
-    return out
-
-
-def data_collection_plan(results, city=None, year=None) -> list[Recommendation]:
-    """Unreported core KPIs of one city-year as data-collection actions (what to collect, from which office, which
-    SDG targets it informs); `to_frame` gives a table."""
-    city, year = _pick(results, city, year)
-    kb, lib = knowledge_base(), library()
-    frame = results.kpis[(results.kpis["city"] == city) & (results.kpis["year"] == year)]
-    return [collect_action(kb, lib, k.code, city=city, year=year)
-            for k in _fold(frame) if not k.reported and k.tier == "core" and k.code in lib.by_code]
-
-
-def measures_table(results, recommendations: list[Recommendation], city=None, year=None,
-                   per_row: int = 3) -> list[dict]:
-    """The case studies' two-column table, one record per sub-dimension in catalogue order: `dimension`,
-    `sub_dimension`, `measures` (what the city wrote, plain text) and `actions` (the top `per_row` suggested
-    actions; "keep doing" where nothing is weak), plus `measures_adopted` / `suggested_actions` as text."""
-    city, year = _pick(results, city, year)
-    measures = _measures_for(results, None, city, year)
-    recs = _recs_for(recommendations, city, year)
-    if recs and any(r.city_measures for r in recs):  # measures given to recommend() take precedence
-        for r in recs:
-            if r.city_measures:
-                measures[r.sub_dimension] = r.city_measures
-    structure: dict[tuple[str, str], None] = {}
-    for k in library():
-        structure.setdefault((k.dimension, k.sub_dimension), None)
-    out = []
-    for dimension, sub in structure:
-        mine = [r for r in recs if r.sub_dimension == sub]
-        chosen = [r for r in mine if r.kind in ("improve", "close_gap")][:per_row]
-        chosen = chosen or [r for r in mine if r.kind == "keep"][:per_row]
-        chosen = chosen or [r for r in mine if r.kind == "collect_data"][:per_row]
-        text = measures.get(sub, "").strip()
-        out.append({
-            "dimension": dimension, "sub_dimension": sub, "measures": text, "actions": chosen,
-            "measures_adopted": text or "No measures described in the submission.",
-            "suggested_actions": "\n".join(f"{r.title} ({', '.join(r.kpi_codes)}): {r.action}" for r in chosen)
-            or "No action suggested: no KPI of this sub-dimension was scored.",
-        })
-    return out
-
-
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _lower_first(s: str) -> str:
-    return s[:1].lower() + s[1:] if s and not s[:2].isupper() else s
-
-
-def executive_summary(results, recommendations: list[Recommendation], city=None, year=None) -> list[str]:
-    """Three to five sentences for a mayor, built only from this city's results (no fixed paragraph)."""
-    city, year = _pick(results, city, year)
-    lib = library()
-    frame = results.kpis[(results.kpis["city"] == city) & (results.kpis["year"] == year)]
-    kpis = _fold(frame)
-    recs = _recs_for(recommendations, city, year)
-    total = len(kpis) or len(lib)
-    reported = sum(k.reported for k in kpis)
-    scored = [k for k in kpis if k.points]
-    sentences = []
-
-    overall = _scores(results, city, year, "overall")
-    if overall is not None and not overall.empty:
-        o = overall.iloc[0]
-        sentences.append(
-            f"{city} scores {o.score:.0f} % overall for {year} on the U4SSC method (points earned out of points "
-            f"possible), {BAND_WORDS.get(o.band, 'not banded')}, with {len(scored)} of {total} KPIs scored "
-            "against a target."
-        )
-    else:
-        sentences.append(f"{city} has {len(scored)} of {total} KPIs scored against a target for {year}.")
-
-    subs = _scores(results, city, year, "sub_dimension")
-    if subs is not None and len(subs) >= 2:
-        subs = subs.sort_values("score", kind="stable")
-        low, high = subs.iloc[0], subs.iloc[-1]
-        cats = _scores(results, city, year, "category")
-        weak_cat = ""
-        if cats is not None and not cats.empty:
-            c = cats[cats["sub_dimension"] == low.sub_dimension].sort_values("score", kind="stable")
-            if len(c) >= 2:
-                weak_cat = f", where {c.iloc[0].category} is lowest at {c.iloc[0].score:.0f} %"
-        if high.score - low.score < 1:
-            sentences.append(f"All scored sub-dimensions sit at about {high.score:.0f} % of target.")
-        else:
-            top = list(subs.loc[(subs["score"] - high.score).abs() < 0.5, "sub_dimension"].astype(str))
-            best = (f"Its strongest area is {top[0]}" if len(top) == 1
-                    else f"Its strongest areas are {_join(top[:3])}" + (" among others" if len(top) > 3 else ""))
-            sentences.append(
-                f"{best} at {high.score:.0f} % and its weakest is {low.sub_dimension} at {low.score:.0f} %{weak_cat}."
-            )
-
-    low_kpis = [k for k in scored if k.band in LOW_BANDS]
-    very_low = [k for k in low_kpis if k.band == "<33"]
-    if low_kpis:
-        names = _join([k.name for k in sorted(low_kpis, key=lambda k: BANDS.index(k.band))[:3]])
-        sentences.append(
-            f"{len(low_kpis)} KPI{'s are' if len(low_kpis) > 1 else ' is'} below two-thirds of target"
-            + ((" (all of them below a third)" if len(very_low) == len(low_kpis) > 1 else
-                f" ({len(very_low)} below a third)") if very_low else "")
-            + f", notably {names}."
-        )
-
-    missing_core = [k for k in kpis if not k.reported and k.tier == "core"]
-    if missing_core:
-        counts: dict[str, int] = {}
-        for k in missing_core:
-            counts[k.category] = counts.get(k.category, 0) + 1
-        top = [c for c, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:2]]
-        sentences.append(
-            f"{reported} of {total} KPIs were reported; {len(missing_core)} core "
-            f"KPI{'s are' if len(missing_core) > 1 else ' is'} still missing, mostly in {_join(top)}, "
-            "and collecting them is part of the plan."
-        )
-    else:
-        sentences.append(f"{reported} of {total} KPIs were reported, including every core KPI.")
-
-    actionable = [r for r in recs if r.kind in ("improve", "close_gap")]
-    if actionable:
-        firsts = [f"{_lower_first(r.title)} ({_join([_name(lib, c) for c in r.kpi_codes[:2]])})" for r in actionable[:3]]
-        sentences.append(f"The first priorities are to {_join(firsts)}.")
-    else:
-        keep = [r for r in recs if r.kind == "keep"]
-        if keep:
-            sentences.append(
-                f"Every scored KPI meets its target, so no improvement is needed; the task is to keep doing what "
-                f"works, starting with: {_lower_first(keep[0].title)} ({keep[0].category})."
-            )
-    return sentences[:5]
-
-
-def _name(lib: Library, code: str) -> str:
-    return lib.by_code[code].name if code in lib.by_code else code

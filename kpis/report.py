@@ -6,20 +6,28 @@ notebook holds no logic and every user-supplied string is escaped by Jinja's aut
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from . import narrative, rules
 from .display import BAND_COLOURS, BAND_LABELS, BAND_TEXT
+from .knowledge import knowledge_base
+from .library import CATALOGUE_VERSION, library, load_targets
 from .paths import bundled, demo_city
+from .recommend import LOW_BANDS, recommend
+from .scoring import score
+from .validation import read_submission
 
-DIMENSIONS = ("Economy", "Environment", "Society and Culture")
-BAND_ORDER = ["<33", "33-66", "66-95", "95+"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .charts import PNGChart
+
+TOP_BAND = rules.BANDS[-1]
 
 
 def _env() -> Environment:
@@ -29,8 +37,21 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(colours=BAND_COLOURS, text_colours=BAND_TEXT, band_labels=BAND_LABELS)
+    env.globals.update(colours=BAND_COLOURS, text_colours=BAND_TEXT, band_labels=BAND_LABELS, rules=_rule_facts(),
+                       catalogue=_catalogue_facts())
     return env
+
+
+def _rule_facts() -> dict[str, str]:
+    """The scoring rules the sections quote in words, from kpis.rules: the top band's edge and the points."""
+    return {"top_edge": f"{rules.BAND_EDGES[-1]:g}", "max_points": str(rules.MAX_POINTS)}
+
+
+def _catalogue_facts() -> dict[str, int]:
+    """How many KPIs, dimensions, sub-dimensions and (distinctly named) categories the KPI library has."""
+    lib = library()
+    return {"kpis": len(lib), "dimensions": len({k.dimension for k in lib}),
+            "sub_dimensions": len({k.sub_dimension for k in lib}), "categories": len({k.category for k in lib})}
 
 
 _ENV: Environment | None = None
@@ -48,30 +69,6 @@ class HTMLBlock(str):
 
     def _repr_html_(self) -> str:
         return str(self)
-
-
-class PNGChart:
-    """A finished chart as PNG bytes (no live figure left behind, so nothing is shown twice)."""
-
-    def __init__(self, png: bytes, alt: str):
-        self.png, self.alt = png, alt
-
-    def _repr_png_(self) -> bytes:
-        return self.png
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"image/png": self.png}, {"image/png": {"ssc_alt": self.alt}}
-
-
-def _fig_png(fig, dpi: int = 100) -> bytes:
-    """PNG bytes of a finished figure. Margins are set by each chart: bbox_inches='tight' would draw every
-    figure twice (~40 % of the chart time in a batch)."""
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def _is_missing(v) -> bool:
@@ -98,7 +95,8 @@ class NumberFormat:
         return f"{text} {unit}".strip()
 
     def pct(self, value) -> str:
-        return "–" if _is_missing(value) else self(round(float(value), 1), "%", digits=3)
+        """A % of target or a score to one decimal, rounded without leaving its band (`rules.display_percent`)."""
+        return "–" if _is_missing(value) else self(float(rules.display_percent(float(value), 1)), "%", digits=3)
 
 
 class CityReport:
@@ -113,11 +111,6 @@ class CityReport:
     @classmethod
     def build(cls, submission: str | Path | None = None, targets: str | Path | None = None,
               decimal_separator: str = ".") -> CityReport:
-        from .library import load_targets
-        from .recommend import recommend
-        from .scoring import score
-        from .validation import read_submission
-
         sub = read_submission(Path(submission) if submission else demo_city())
         results = score(sub, targets=load_targets(targets) if targets else None)
         recs = recommend(results, measures=sub.measures)
@@ -136,6 +129,11 @@ class CityReport:
     @cached_property
     def summary(self) -> pd.DataFrame:
         return self.results.summary
+
+    @cached_property
+    def dimensions(self) -> list[str]:
+        """The dimensions in catalogue order."""
+        return list(dict.fromkeys(k.dimension for k in library()))
 
     def _score_of(self, level: str, **keys) -> tuple[float | None, str]:
         s = self.summary[self.summary["level"] == level]
@@ -159,13 +157,12 @@ class CityReport:
             overall=self.fmt.pct(overall), overall_band=band,
             reported=reported["code"].nunique(), core_reported=(reported["tier"] == "core").sum(),
             core_total=core_total, scored_points=int(k["scored"].sum()),
-            top_count=int((k["band"] == "95+").sum()),
+            top_count=int((k["band"] == TOP_BAND).sum()),
         ))
 
     def executive_summary(self) -> HTMLBlock:
-        from .recommend import executive_summary
-
-        return HTMLBlock(render_section("summary", sentences=executive_summary(self.results, self.recommendations)))
+        sentences = narrative.executive_summary(self.results, self.recommendations)
+        return HTMLBlock(render_section("summary", sentences=sentences))
 
     def context(self) -> HTMLBlock:
         p = self.profile
@@ -180,8 +177,6 @@ class CityReport:
         return HTMLBlock(render_section("context", rows=rows, measures_count=measures))
 
     def method(self) -> HTMLBlock:
-        from .library import CATALOGUE_VERSION
-
         k = self.kpis
         return HTMLBlock(render_section(
             "method", target_set=self.results.target_set, catalogue_version=CATALOGUE_VERSION,
@@ -194,97 +189,24 @@ class CityReport:
     def legend(self) -> HTMLBlock:
         return HTMLBlock(render_section("legend"))
 
+    # charts: kpis.charts imports matplotlib, which adds 1.0-1.5 s of start-up time to this module (measured), so
+    # it is imported on the first chart rather than by code that only builds tables or formats numbers
+
     def benchmark_wheel(self) -> PNGChart:
         """Category scores around a wheel, grouped by sub-dimension, coloured by band (as U4SSC's snapshot)."""
-        import matplotlib
+        from . import charts  # on the first chart: matplotlib's start-up time, see above
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        import numpy as np
-
-        cats = self.summary[self.summary["level"] == "category"].reset_index(drop=True)
-        n = len(cats)
-        theta = np.linspace(0, 2 * np.pi, n, endpoint=False) + np.pi / n
-        width = 2 * np.pi / n * 0.94
-        scores = cats["score"].astype(float)
-        unscored = scores.isna().to_numpy()
-        colours = [BAND_COLOURS["not scored"] if miss else BAND_COLOURS.get(b, BAND_COLOURS["not scored"])
-                   for b, miss in zip(cats["band"], unscored, strict=True)]
-        fig = plt.figure(figsize=(9.6, 8.6))
-        ax = fig.add_axes((0.18, 0.15, 0.64, 0.72), projection="polar")
-        ax.set_theta_zero_location("N")
-        ax.set_theta_direction(-1)
-        ax.set_rorigin(-25)
-        ax.bar(theta, 100, width=width, color="#f4f6f8", edgecolor="white")
-        # an unscored category keeps only the pale background wedge: a full grey bar would read as a result
-        ax.bar(theta, np.where(unscored, 0, scores.fillna(0)), width=width, color=colours, edgecolor="white",
-               linewidth=1)
-        subs = list(dict.fromkeys(cats["sub_dimension"]))
-        ring = _ring_colour
-        for i, sub in enumerate(subs):
-            idx = np.flatnonzero(cats["sub_dimension"].to_numpy() == sub)
-            ax.bar(theta[idx], 7, bottom=103, width=2 * np.pi / n, color=ring(sub, i), edgecolor="white")
-        for t, name, sc in zip(theta, cats["category"], scores, strict=True):
-            label = f"{name}\n{'not scored' if np.isnan(sc) else f'{sc:.0f} %'}"
-            deg = np.degrees(t)
-            ha = "left" if 5 < deg < 175 else "right" if 185 < deg < 355 else "center"
-            ax.text(t, 118, label, ha=ha, va="center", fontsize=7.5, linespacing=1.1)
-        for edge in (33, 66, 95):
-            ax.plot(np.linspace(0, 2 * np.pi, 200), [edge] * 200, color="#9aa5b1", linewidth=0.6, linestyle=":")
-        ax.set_ylim(0, 112)
-        ax.set_yticks([])
-        ax.set_xticks([])
-        ax.spines["polar"].set_visible(False)
-        ax.grid(False)
-        handles = [plt.Rectangle((0, 0), 1, 1, color=ring(sub, i)) for i, sub in enumerate(subs)]
-        fig.legend(handles, subs, loc="lower center", ncol=3, fontsize=8.5, frameon=False,
-                   bbox_to_anchor=(0.5, 0.0), title="outer ring: sub-dimension; dotted circles: 33, 66 and 95 %",
-                   title_fontsize=8.5)
-        return PNGChart(_fig_png(fig, dpi=90), "Benchmark wheel: score of every category, coloured by band")
+        return charts.benchmark_wheel(self.summary)
 
     def subdimension_bars(self) -> PNGChart:
-        import matplotlib
+        from . import charts  # on the first chart: matplotlib's start-up time, see above
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        subs = self.summary[self.summary["level"] == "sub_dimension"].reset_index(drop=True)
-        fig, ax = plt.subplots(figsize=(8.6, 0.55 * len(subs) + 1.2))
-        fig.subplots_adjust(left=0.33, right=0.97, top=0.97, bottom=0.8 / (0.55 * len(subs) + 1.2))
-        scores = subs["score"].astype(float)
-        colours = [BAND_COLOURS.get(b, BAND_COLOURS["not scored"]) for b in subs["band"]]
-        ax.barh(subs["sub_dimension"], scores.fillna(0), color=colours)
-        for y, s in enumerate(scores):
-            ax.text((0 if math.isnan(s) else s) + 1, y, "not scored" if math.isnan(s) else f"{s:.0f} %",
-                    va="center", fontsize=9)
-        for edge in (33, 66, 95):
-            ax.axvline(edge, color="#9aa5b1", linestyle=":", linewidth=1)
-        ax.set_xlim(0, 110)
-        ax.invert_yaxis()
-        ax.set_xlabel("score: points earned ÷ points possible (%)")
-        ax.spines[["top", "right"]].set_visible(False)
-        return PNGChart(_fig_png(fig), "Score of each sub-dimension with the band edges at 33, 66 and 95 %")
+        return charts.subdimension_bars(self.summary)
 
     def band_counts(self) -> PNGChart:
-        import matplotlib
+        from . import charts  # on the first chart: matplotlib's start-up time, see above
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        k = self.kpis
-        counts = (k[k["scored"]].groupby(["dimension", "band"]).size().unstack(fill_value=0)
-                  .reindex(index=list(DIMENSIONS), columns=BAND_ORDER, fill_value=0))
-        fig, ax = plt.subplots(figsize=(8.6, 2.6))
-        fig.subplots_adjust(left=0.2, right=0.97, top=0.8, bottom=0.2)
-        left = pd.Series(0, index=counts.index)
-        for band in BAND_ORDER:
-            ax.barh(counts.index, counts[band], left=left, color=BAND_COLOURS[band], label=f"{band} %")
-            left = left + counts[band]
-        ax.invert_yaxis()
-        ax.set_xlabel("scored data points")
-        ax.legend(ncol=4, fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, 1.25))
-        ax.spines[["top", "right"]].set_visible(False)
-        return PNGChart(_fig_png(fig), "Number of scored data points in each band, per dimension")
+        return charts.band_counts(self.kpis, self.dimensions)
 
     def _kpi_rows(self, frame: pd.DataFrame) -> list[dict]:
         rows = []
@@ -318,15 +240,13 @@ class CityReport:
             rows=self._kpi_rows(k)))
 
     def strengths(self) -> HTMLBlock:
-        from .recommend import strengths
-
-        items = [_item(s) for s in strengths(self.results)]
+        items = [_item(s) for s in narrative.strengths(self.results)]
         return HTMLBlock(render_section("list", items=items, intro="",
-                                        empty="No KPI reached 95 % of its target yet."))
+                                        empty=f"No KPI reached {rules.BAND_EDGES[-1]:g} % of its target yet."))
 
     def areas_to_improve(self) -> HTMLBlock:
         k = self.kpis
-        weak = k[k["scored"] & k["band"].isin(["<33", "33-66"])].sort_values(["points", "tier"])
+        weak = k[k["scored"] & k["band"].isin(sorted(LOW_BANDS))].sort_values(["points", "tier"])
         items = [{"title": (r.name if not r.part else f"{r.name}: {r.point_label}"),
                   "text": f"{self.fmt(r.value, r.unit)} against a target of {self.fmt(r.target, r.unit)} "
                           f"({self.fmt.pct(r.achievement)} of target)",
@@ -335,17 +255,15 @@ class CityReport:
         items += [{"title": r.name, "text": "not reported (a core KPI)", "meta": r.code}
                   for r in missing_core.itertuples()]
         return HTMLBlock(render_section("list", items=items, intro="",
-                                        empty="No KPI is below 66 % of its target and every core KPI is reported."))
+                                        empty=f"No KPI is below {rules.BAND_EDGES[1]:g} % of its target and every core KPI is reported."))
 
     def priority_actions(self, n: int = 10) -> HTMLBlock:
         """The top actions as a table; standards by their short code, sources as numbered references below."""
-        from .recommend import knowledge_base, priority_actions
-
         kb = knowledge_base()
         short = {title: code for code, title in kb.standards.items()}
         refs: list[str] = []
         rows = []
-        for i, rec in enumerate(priority_actions(self.results, n=n), start=1):
+        for i, rec in enumerate(narrative.priority_actions(self.results, n=n), start=1):
             row = _action_row(i, rec, self.fmt)
             row["standards"] = ", ".join(short.get(s, s) for s in (_get(rec, "standards") or []))
             numbers = []
@@ -359,9 +277,7 @@ class CityReport:
                                         empty="Every scored KPI is at target: keep the current measures in place."))
 
     def measures_and_actions(self, dimension: str) -> HTMLBlock:
-        from .recommend import measures_table
-
-        rows = [r for r in measures_table(self.results, self.recommendations) if _get(r, "dimension") == dimension]
+        rows = [r for r in narrative.measures_table(self.results, self.recommendations) if _get(r, "dimension") == dimension]
         out = []
         for r in rows:
             measures = str(_get(r, "measures") or "").strip()
@@ -371,9 +287,7 @@ class CityReport:
         return HTMLBlock(render_section("measures", city=self.profile.city, rows=out))
 
     def data_collection_plan(self) -> HTMLBlock:
-        from .recommend import data_collection_plan
-
-        items = [_item(a) for a in data_collection_plan(self.results)]
+        items = [_item(a) for a in narrative.data_collection_plan(self.results)]
         return HTMLBlock(render_section("list", items=items, intro="",
                                         empty="Every core KPI was reported."))
 
@@ -406,18 +320,6 @@ class CityReport:
                 "link": "" if sub is None else str(sub["source_link"] or ""),
             })
         return HTMLBlock(render_section("annex", rows=rows))
-
-
-# Sub-dimension ring: one hue per dimension (blues, browns, purples), none of them a band colour.
-SUB_DIMENSION_COLOURS = {
-    "ICT": "#1f4e79", "Productivity": "#2e75b6", "Infrastructure": "#9dc3e6",
-    "Environment": "#7f6000", "Energy": "#c9a227",
-    "Education, Health and Culture": "#5b2c6f", "Safety, Housing and Social Inclusion": "#b48ccf",
-}
-
-
-def _ring_colour(sub_dimension: str, i: int) -> str:
-    return SUB_DIMENSION_COLOURS.get(sub_dimension, ["#607d8b", "#90a4ae", "#455a64"][i % 3])
 
 
 def _get(obj, name, default=None):

@@ -9,16 +9,8 @@ import pytest
 
 from kpis.errors import UserError
 from kpis.library import library
-from kpis.recommend import (
-    data_collection_plan,
-    executive_summary,
-    measures_table,
-    priority_actions,
-    priority_score,
-    recommend,
-    strengths,
-    to_frame,
-)
+from kpis.narrative import data_collection_plan, executive_summary, measures_table, priority_actions, strengths
+from kpis.recommend import Trigger, priority_score, recommend, to_frame
 
 EDGES = ((95, "95+", None), (66, "66-95", 95), (33, "33-66", 66), (0, "<33", 33))
 NEXT = {"<33": "33-66", "33-66": "66-95", "66-95": "95+", "95+": None}
@@ -283,8 +275,6 @@ def test_helpers_need_a_single_city_year():
 
 
 def _trigger(code, tier, achievement, band):
-    from kpis.recommend import Trigger
-
     return Trigger(code=code, name=code, tier=tier, part="", point_label=code, band=band, value=achievement,
                    unit="%", achievement=achievement, next_band=None, next_band_value=None)
 

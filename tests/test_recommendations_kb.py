@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import copy
+import typing
 
 import pytest
 import yaml
 
-from kpis.library import CatalogueError, _data_dir, library
-from kpis.recommend import collect_action, knowledge_base, load_knowledge_base, sdg_ref_exists
+from kpis.knowledge import Band, knowledge_base, load_knowledge_base, sdg_ref_exists
+from kpis.library import CatalogueError, data_dir, library
+from kpis.recommend import collect_action
+from kpis.rules import BANDS
 
-KB_PATH = _data_dir() / "recommendations.yaml"
+KB_PATH = data_dir() / "recommendations.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +55,10 @@ def test_every_source_has_a_descriptive_title(kb):
     # the loader accepts 5 characters; a reader needs the publication named
     short = {key: src.title for key, src in kb.sources.items() if len(src.title) <= 10}
     assert short == {}
+
+
+def test_the_schema_bands_are_the_rules_bands():
+    assert typing.get_args(Band) == BANDS
 
 
 def test_every_entry_names_at_least_one_sdg_target(kb):

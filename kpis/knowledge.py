@@ -1,0 +1,240 @@
+"""The recommendation knowledge base (`kpis/catalogue/recommendations.yaml`): its schema, loader and checks.
+
+The file is data: per (sub-dimension, category) and per core KPI, actions for the low bands (<33, 33-66), for
+"close to target" (66-95) and for "keep doing" (95+), each with the SDG targets it serves, the standards that apply
+and its sources. It is validated with pydantic entry by entry (a malformed entry fails naming the entry) and then
+cross-checked against the KPI library; any problem is a `CatalogueError` naming the file and the entry.
+The recommendation engine (`kpis.recommend`) reads it; this module knows nothing of scores.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import rules
+from .library import CatalogueError, Library, data_dir, explain_validation, library, read_yaml
+
+#: The bands an action may list: `rules.BANDS` spelled out for the schema (a test keeps the two equal).
+Band = Literal["<33", "33-66", "66-95", "95+"]
+
+#: Fields a category's data-collection template (`collect`) may use.
+COLLECT_FIELDS = frozenset({"name", "code", "definition", "inputs", "unit", "office"})
+#: An SDG target ('11.6', '16.b') or indicator ('11.6.2').
+SDG_REF = re.compile(r"^(\d{1,2})\.([0-9a-z]{1,2})(?:\.(\d{1,2}))?$")
+
+
+# ---------------------------------------------------------------- schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _lower_refs(v: list[object] | None) -> list[str]:
+    return [str(ref).strip().lower() for ref in (v or [])]
+
+
+class Source(_Strict):
+    """A publication an action rests on; `url` where one is public."""
+
+    title: str = Field(min_length=5)
+    url: str | None = Field(default=None, pattern=r"^https://")
+
+    @property
+    def citation(self) -> str:
+        """'Title, https://…' (the title alone where there is no URL)."""
+        return f"{self.title}, {self.url}" if self.url else self.title
+
+
+class Action(_Strict):
+    """One suggested action, valid for the bands it lists."""
+
+    bands: list[Band] = Field(min_length=1)
+    title: str = Field(min_length=5, max_length=90)
+    text: str = Field(min_length=40)
+    sdg: list[str] = Field(default_factory=list)
+    standards: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+
+    _sdg = field_validator("sdg", mode="before")(_lower_refs)
+
+
+class Entry(_Strict):
+    """What category and KPI entries share: references and the actions per band."""
+
+    sdg: list[str] = Field(default_factory=list)
+    standards: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(min_length=1)
+    actions: list[Action] = Field(min_length=1)
+
+    _sdg = field_validator("sdg", mode="before")(_lower_refs)
+
+    def actions_for(self, bands: Iterable[str | None]) -> list[Action]:
+        """The actions valid for any of `bands`, in file order."""
+        wanted = set(bands)
+        return [a for a in self.actions if wanted.intersection(a.bands)]
+
+
+class CategoryEntry(Entry):
+    """Actions for one (sub-dimension, category); `collect` is the data-collection template for its KPIs."""
+
+    sub_dimension: str
+    category: str
+    office: str = Field(min_length=5)
+    collect: str = Field(min_length=40)
+
+
+class KpiEntry(Entry):
+    """Actions specific to one KPI (every core KPI has one; a few advanced ones too)."""
+
+    code: str
+    office: str | None = None
+
+
+class KnowledgeBase(_Strict):
+    version: str
+    sdg_targets: dict[int, str]
+    standards: dict[str, str]
+    sources: dict[str, Source]
+    categories: list[CategoryEntry]
+    kpis: list[KpiEntry]
+
+    @functools.cached_property
+    def valid_targets(self) -> frozenset[str]:
+        return frozenset(f"{goal}.{t}" for goal, ts in self.sdg_targets.items() for t in ts.split())
+
+    def category(self, sub_dimension: str, category: str) -> CategoryEntry | None:
+        return self._by_category.get((sub_dimension, category))
+
+    def kpi(self, code: str) -> KpiEntry | None:
+        return self._by_code.get(code)
+
+    def references(
+        self, entry: Entry, action: Action, kpi_sdg: Iterable[str] = ()
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(SDG targets, standard titles, source citations) of an action: its own first, then its entry's, then
+        `kpi_sdg`; each once."""
+        sdg = tuple(dict.fromkeys([*action.sdg, *entry.sdg, *kpi_sdg]))
+        standards = tuple(self.standards[s] for s in dict.fromkeys([*action.standards, *entry.standards]))
+        sources = tuple(self.sources[s].citation for s in dict.fromkeys([*action.sources, *entry.sources]))
+        return sdg, standards, sources
+
+    @functools.cached_property
+    def _by_category(self) -> dict[tuple[str, str], CategoryEntry]:
+        return {(c.sub_dimension, c.category): c for c in self.categories}
+
+    @functools.cached_property
+    def _by_code(self) -> dict[str, KpiEntry]:
+        return {k.code: k for k in self.kpis}
+
+
+# ---------------------------------------------------------------- checks
+
+
+def sdg_ref_exists(ref: str, valid_targets: Iterable[str]) -> bool:
+    """'11.6' or '11.6.2' exists when its target is one of the 169 SDG targets (indicator numbers are not listed)."""
+    m = SDG_REF.match(ref)
+    if m is None:
+        return False
+    targets = valid_targets if isinstance(valid_targets, set | frozenset) else set(valid_targets)
+    return f"{m.group(1)}.{m.group(2)}" in targets
+
+
+def _collect_template_problems(template: str) -> list[str]:
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as exc:
+        return [f"collect template is malformed ({exc})"]
+    unknown = fields - COLLECT_FIELDS
+    if unknown:
+        return [f"collect template uses unknown field(s) {sorted(unknown)}; use {sorted(COLLECT_FIELDS)}"]
+    return []
+
+
+def _entry_problems(entry: Entry, kb: KnowledgeBase) -> list[str]:
+    """Unknown SDG targets, standards and sources, bands without an action, a broken collect template."""
+    refs = list(entry.sdg) + [r for a in entry.actions for r in a.sdg]
+    problems = [f"SDG reference {r!r} is not an SDG target" for r in refs if not sdg_ref_exists(r, kb.valid_targets)]
+    stds = list(entry.standards) + [s for a in entry.actions for s in a.standards]
+    problems += [f"standard {s!r} is not listed under 'standards'" for s in stds if s not in kb.standards]
+    srcs = list(entry.sources) + [s for a in entry.actions for s in a.sources]
+    problems += [f"source {s!r} is not listed under 'sources'" for s in srcs if s not in kb.sources]
+    covered = {b for a in entry.actions for b in a.bands}
+    missing = [b for b in rules.BANDS if b not in covered]
+    if missing:
+        problems.append(f"no action for band(s) {', '.join(missing)}")
+    if isinstance(entry, CategoryEntry):
+        problems += _collect_template_problems(entry.collect)
+    return problems
+
+
+def check_knowledge_base(kb: KnowledgeBase, lib: Library, where: str = "recommendations.yaml") -> None:
+    """Cross-check against the KPI library: codes, categories, SDG targets, sources; full coverage of categories
+    and core KPIs. Raises CatalogueError naming the entry."""
+    categories = {(k.sub_dimension, k.category) for k in lib}
+    seen: set[tuple[str, str]] = set()
+    for c in kb.categories:
+        label = f"category {c.category!r} ({c.sub_dimension})"
+        if (c.sub_dimension, c.category) not in categories:
+            raise CatalogueError(f"{where}: {label} is not a category of the KPI library")
+        if (c.sub_dimension, c.category) in seen:
+            raise CatalogueError(f"{where}: {label} appears twice")
+        seen.add((c.sub_dimension, c.category))
+        if problems := _entry_problems(c, kb):
+            raise CatalogueError(f"{where}: {label}: {'; '.join(problems)}")
+    codes: set[str] = set()
+    for k in kb.kpis:
+        if k.code not in lib.by_code:
+            raise CatalogueError(f"{where}: KPI entry {k.code!r} is not a U4SSC KPI code")
+        if k.code in codes:
+            raise CatalogueError(f"{where}: KPI {k.code} appears twice")
+        codes.add(k.code)
+        if problems := _entry_problems(k, kb):
+            raise CatalogueError(f"{where}: KPI {k.code}: {'; '.join(problems)}")
+    missing_cats = sorted(categories - seen)
+    if missing_cats:
+        raise CatalogueError(f"{where}: no entry for categories {missing_cats}")
+    missing_core = [k.code for k in lib if k.tier == "core" and k.code not in codes]
+    if missing_core:
+        raise CatalogueError(f"{where}: no entry for core KPIs {', '.join(missing_core)}")
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_knowledge_base(path: str | Path | None = None, lib: Library | None = None) -> KnowledgeBase:
+    """Parse and check a knowledge base (the bundled one by default); entry by entry so errors name the entry."""
+    path = Path(path) if path else data_dir() / "recommendations.yaml"
+    where = path.name
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: expected a mapping with sdg_targets, standards, sources, categories, kpis")
+    for key, model, label in (("categories", CategoryEntry, "category"), ("kpis", KpiEntry, "KPI")):
+        entries = raw.get(key)
+        if not isinstance(entries, list):
+            raise CatalogueError(f"{where}: '{key}' must be a list of entries")
+        for i, entry in enumerate(entries, start=1):
+            name = entry.get("code") or entry.get("category") if isinstance(entry, dict) else None
+            try:
+                model.model_validate(entry)
+            except ValidationError as exc:
+                raise CatalogueError(f"{where}: {label} entry {name or i}: {explain_validation(exc)}") from None
+    try:
+        kb = KnowledgeBase.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogueError(f"{where}: {explain_validation(exc)}") from None
+    check_knowledge_base(kb, lib or library(), where)
+    return kb
+
+
+@functools.lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    """The bundled knowledge base, parsed and checked once per process."""
+    return load_knowledge_base()

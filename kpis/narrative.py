@@ -1,0 +1,303 @@
+"""The report's prose and lists for one city-year, built from its results and recommendations: the executive
+summary, strengths, the priority actions, the measures-and-actions table and the data-collection plan.
+
+Every function takes the `Results` (or anything with the same `kpis` and `summary` tables) and picks one city-year:
+the only one there is, or the one named by `city=` and `year=` (otherwise `RecommendationError`). Nothing here
+decides a band or a priority: those come from `kpis.rules` and `kpis.recommend`. Text taken from a submission stays
+plain text; the report escapes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from . import rules
+from .knowledge import knowledge_base
+from .library import Library, library
+from .recommend import (
+    LOW_BANDS,
+    KpiView,
+    Recommendation,
+    RecommendationError,
+    city_years,
+    collect_action,
+    fold,
+    measures_for,
+    recommend,
+)
+
+TOP_BAND = rules.BANDS[-1]
+#: How the summary says a band in words.
+BAND_WORDS = {
+    "<33": "less than a third of target",
+    "33-66": "between a third and two-thirds of target",
+    "66-95": "close to target",
+    "95+": "at target",
+}
+
+
+# ---------------------------------------------------------------- choosing the city-year
+
+
+def _pick(results: Any, city: Any = None, year: Any = None) -> tuple[Any, Any]:
+    pairs = city_years(results.kpis)
+    if city is not None:
+        pairs = [p for p in pairs if str(p[0]) == str(city) and (year is None or str(p[1]) == str(year))]
+    if not pairs:
+        raise RecommendationError(f"no results for city {city!r}" + (f" in {year}" if year is not None else ""))
+    if len(pairs) > 1:
+        raise RecommendationError("the results hold several city-years; pass city= and year= to choose one")
+    return pairs[0]
+
+
+def _recs_for(recommendations: list[Recommendation], city: Any, year: Any) -> list[Recommendation]:
+    return [r for r in recommendations if r.city == city and r.year == year]
+
+
+def _rows_for(results: Any, city: Any, year: Any) -> pd.DataFrame:
+    return results.kpis[(results.kpis["city"] == city) & (results.kpis["year"] == year)]
+
+
+def _scores(results: Any, city: Any, year: Any, level: str) -> pd.DataFrame | None:
+    """The scored groups of one level (category, sub_dimension, dimension, overall) of a city-year, in %."""
+    s = getattr(results, "summary", None)
+    if s is None or s.empty:
+        return s
+    s = s[(s["level"] == level) & (s["city"] == city) & (s["year"] == year)] if "city" in s else s[s["level"] == level]
+    s = s.dropna(subset=["score"]).copy()
+    if not s.empty and s["score"].max() <= 1.0 + 1e-9:  # scores given as a fraction: show them in %
+        s["score"] = s["score"] * 100
+    return s
+
+
+def _pct(score: float) -> str:
+    """A score or achievement in whole % as the report shows it: rounded without leaving its band."""
+    return rules.display_percent(float(score))
+
+
+# ---------------------------------------------------------------- lists and tables
+
+
+def priority_actions(results: Any, n: int = 10, recommendations: list[Recommendation] | None = None,
+                     city: Any = None, year: Any = None) -> list[Recommendation]:
+    """The top `n` actionable recommendations (improve and close the gap; data collection fills remaining places)."""
+    city, year = _pick(results, city, year)
+    recs = _recs_for(recommendations if recommendations is not None else recommend(results), city, year)
+    return [r for r in recs if r.kind != "keep"][:n]
+
+
+def strengths(results: Any, city: Any = None, year: Any = None) -> list[dict[str, Any]]:
+    """Top-band categories and KPIs (95+ % of target) of one city-year, categories first.
+
+    Each record has level, dimension, sub_dimension, category, code, name, score, band, and for a report list
+    title, text, codes and sdg (`pandas.DataFrame(records)` gives a table)."""
+    city, year = _pick(results, city, year)
+    lib = library()
+    out = []
+    cats = _scores(results, city, year, "category")
+    if cats is not None and not cats.empty:
+        for r in cats[cats["band"] == TOP_BAND].sort_values("score", ascending=False, kind="stable").itertuples():
+            out.append({"level": "category", "dimension": r.dimension, "sub_dimension": r.sub_dimension,
+                        "category": r.category, "code": "", "name": r.category, "score": float(r.score),
+                        "band": r.band, "title": f"{r.category} ({r.sub_dimension})",
+                        "text": f"The category scores {_pct(r.score)} % of the U4SSC targets.", "codes": [], "sdg": []})
+    for k in fold(_rows_for(results, city, year)):
+        if k.points and k.band == TOP_BAND:
+            ach = [p.achievement for p in k.points if p.achievement is not None]
+            score = min(ach) if ach else 100.0
+            out.append({"level": "kpi", "dimension": k.dimension, "sub_dimension": k.sub_dimension,
+                        "category": k.category, "code": k.code, "name": k.name, "score": score, "band": TOP_BAND,
+                        "title": k.name, "text": f"At {_pct(score)} % of target ({k.category}).", "codes": [k.code],
+                        "sdg": list(lib.by_code[k.code].sdg) if k.code in lib.by_code else []})
+    return out
+
+
+def data_collection_plan(results: Any, city: Any = None, year: Any = None) -> list[Recommendation]:
+    """Unreported core KPIs of one city-year as data-collection actions (what to collect, from which office, which
+    SDG targets it informs); `to_frame` gives a table."""
+    city, year = _pick(results, city, year)
+    kb, lib = knowledge_base(), library()
+    return [collect_action(kb, lib, k.code, city=city, year=year)
+            for k in fold(_rows_for(results, city, year))
+            if not k.reported and k.tier == "core" and k.code in lib.by_code]
+
+
+def measures_table(results: Any, recommendations: list[Recommendation], city: Any = None, year: Any = None,
+                   per_row: int = 3) -> list[dict[str, Any]]:
+    """The case studies' two-column table, one record per sub-dimension in catalogue order: `dimension`,
+    `sub_dimension`, `measures` (what the city wrote, plain text) and `actions` (the top `per_row` suggested
+    actions; "keep doing" where nothing is weak), plus `measures_adopted` / `suggested_actions` as text."""
+    city, year = _pick(results, city, year)
+    measures = measures_for(results, None, city, year)
+    recs = _recs_for(recommendations, city, year)
+    for r in recs:  # measures given to recommend() take precedence
+        if r.city_measures:
+            measures[r.sub_dimension] = r.city_measures
+    structure = dict.fromkeys((k.dimension, k.sub_dimension) for k in library())
+    out = []
+    for dimension, sub in structure:
+        mine = [r for r in recs if r.sub_dimension == sub]
+        chosen = [r for r in mine if r.kind in ("improve", "close_gap")][:per_row]
+        chosen = chosen or [r for r in mine if r.kind == "keep"][:per_row]
+        chosen = chosen or [r for r in mine if r.kind == "collect_data"][:per_row]
+        text = measures.get(sub, "").strip()
+        out.append({
+            "dimension": dimension, "sub_dimension": sub, "measures": text, "actions": chosen,
+            "measures_adopted": text or "No measures described in the submission.",
+            "suggested_actions": "\n".join(f"{r.title} ({', '.join(r.kpi_codes)}): {r.action}" for r in chosen)
+            or "No action suggested: no KPI of this sub-dimension was scored.",
+        })
+    return out
+
+
+# ---------------------------------------------------------------- the executive summary
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _lower_first(s: str) -> str:
+    return s[:1].lower() + s[1:] if s and not s[:2].isupper() else s
+
+
+def _name(lib: Library, code: str) -> str:
+    return lib.by_code[code].name if code in lib.by_code else code
+
+
+def _plural(n: int) -> str:
+    """'s are' or ' is', for 'n KPI… below target'."""
+    return "s are" if n > 1 else " is"
+
+
+@dataclass
+class _Facts:
+    """What the summary's sentences read about one city-year."""
+
+    results: Any
+    city: Any
+    year: Any
+    lib: Library
+    kpis: list[KpiView]
+    recs: list[Recommendation]
+
+    @property
+    def total(self) -> int:
+        return len(self.kpis) or len(self.lib)
+
+    @property
+    def reported(self) -> int:
+        return sum(k.reported for k in self.kpis)
+
+    @property
+    def scored(self) -> list[KpiView]:
+        return [k for k in self.kpis if k.points]
+
+    def scores(self, level: str) -> pd.DataFrame | None:
+        return _scores(self.results, self.city, self.year, level)
+
+
+def _overall_sentence(f: _Facts) -> str:
+    """The overall score and its band in words, and how many KPIs it rests on."""
+    overall = f.scores("overall")
+    if overall is None or overall.empty:
+        return f"{f.city} has {len(f.scored)} of {f.total} KPIs scored against a target for {f.year}."
+    o = overall.iloc[0]
+    return (
+        f"{f.city} scores {_pct(o.score)} % overall for {f.year} on the U4SSC method (points earned out of points "
+        f"possible), {BAND_WORDS.get(o.band, 'not banded')}, with {len(f.scored)} of {f.total} KPIs scored "
+        "against a target."
+    )
+
+
+def _areas_sentence(f: _Facts) -> str | None:
+    """The strongest and the weakest sub-dimension (and the weakest category within it)."""
+    subs = f.scores("sub_dimension")
+    if subs is None or len(subs) < 2:
+        return None
+    subs = subs.sort_values("score", kind="stable")
+    low, high = subs.iloc[0], subs.iloc[-1]
+    if high.score - low.score < 1:
+        return f"All scored sub-dimensions sit at about {_pct(high.score)} % of target."
+    weak_cat = ""
+    cats = f.scores("category")
+    if cats is not None and not cats.empty:
+        c = cats[cats["sub_dimension"] == low.sub_dimension].sort_values("score", kind="stable")
+        if len(c) >= 2:
+            weak_cat = f", where {c.iloc[0].category} is lowest at {_pct(c.iloc[0].score)} %"
+    top = list(subs.loc[(subs["score"] - high.score).abs() < 0.5, "sub_dimension"].astype(str))
+    best = (f"Its strongest area is {top[0]}" if len(top) == 1
+            else f"Its strongest areas are {_join(top[:3])}" + (" among others" if len(top) > 3 else ""))
+    return f"{best} at {_pct(high.score)} % and its weakest is {low.sub_dimension} at {_pct(low.score)} %{weak_cat}."
+
+
+def _weak_kpis_sentence(f: _Facts) -> str | None:
+    """How many KPIs sit in the low bands, how many below a third, and the worst three by name."""
+    low_kpis = [k for k in f.scored if k.band in LOW_BANDS]
+    if not low_kpis:
+        return None
+    very_low = [k for k in low_kpis if k.band == rules.BANDS[0]]
+    worst = sorted(low_kpis, key=lambda k: rules.BANDS.index(k.band or ""))[:3]
+    if not very_low:
+        how_low = ""
+    elif len(very_low) == len(low_kpis) > 1:
+        how_low = " (all of them below a third)"
+    else:
+        how_low = f" ({len(very_low)} below a third)"
+    return (f"{len(low_kpis)} KPI{_plural(len(low_kpis))} below two-thirds of target{how_low}, "
+            f"notably {_join([k.name for k in worst])}.")
+
+
+def _coverage_sentence(f: _Facts) -> str:
+    """How many KPIs were reported, and where the missing core KPIs are."""
+    missing_core = [k for k in f.kpis if not k.reported and k.tier == "core"]
+    if not missing_core:
+        return f"{f.reported} of {f.total} KPIs were reported, including every core KPI."
+    counts: dict[str, int] = {}
+    for k in missing_core:
+        counts[k.category] = counts.get(k.category, 0) + 1
+    top = [c for c, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:2]]
+    return (
+        f"{f.reported} of {f.total} KPIs were reported; {len(missing_core)} core "
+        f"KPI{_plural(len(missing_core))} still missing, mostly in {_join(top)}, "
+        "and collecting them is part of the plan."
+    )
+
+
+def _priorities_sentence(f: _Facts) -> str | None:
+    """The first three actions to improve, or, where every scored KPI is at target, the first to keep doing."""
+    actionable = [r for r in f.recs if r.kind in ("improve", "close_gap")]
+    if actionable:
+        firsts = [f"{_lower_first(r.title)} ({_join([_name(f.lib, c) for c in r.kpi_codes[:2]])})"
+                  for r in actionable[:3]]
+        return f"The first priorities are to {_join(firsts)}."
+    keep = [r for r in f.recs if r.kind == "keep"]
+    if not keep:
+        return None
+    return (
+        f"Every scored KPI meets its target, so no improvement is needed; the task is to keep doing what "
+        f"works, starting with: {_lower_first(keep[0].title)} ({keep[0].category})."
+    )
+
+
+#: The summary's sentences, in order; a step with nothing to say gives None.
+SUMMARY_STEPS: tuple[Callable[[_Facts], str | None], ...] = (
+    _overall_sentence, _areas_sentence, _weak_kpis_sentence, _coverage_sentence, _priorities_sentence,
+)
+
+
+def executive_summary(results: Any, recommendations: list[Recommendation], city: Any = None,
+                      year: Any = None) -> list[str]:
+    """Three to five sentences for a mayor, built only from this city's results (no fixed paragraph): the overall
+    score, the strongest and weakest areas, the weak KPIs, what is missing, and the first priorities."""
+    city, year = _pick(results, city, year)
+    facts = _Facts(results, city, year, library(), fold(_rows_for(results, city, year)),
+                   _recs_for(recommendations, city, year))
+    sentences = [s for step in SUMMARY_STEPS if (s := step(facts))]
+    return sentences[:5]
