@@ -10,7 +10,7 @@ import sys
 import time
 
 from kpis.knowledge import knowledge_base
-from kpis.recommend import recommend
+from kpis.recommendation import recommend
 from kpis.scoring import score_frame
 from kpis.synthetic import cities
 

@@ -35,7 +35,7 @@ _PUBLIC = {
     "score": ("kpis.scoring", "score"),
     "score_frame": ("kpis.scoring", "score_frame"),
     "Results": ("kpis.results", "Results"),
-    "recommend": ("kpis.recommend", "recommend"),
+    "recommend": ("kpis.recommendation", "recommend"),
     "assess": ("kpis.run", "assess"),
 }
 

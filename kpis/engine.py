@@ -55,10 +55,10 @@ def _get_kernel(kernel_name: str, start_timeout: float):
 
 # imports, the catalogue, the knowledge base and matplotlib's fonts: everything a report needs that is not the city
 WARM_IMPORTS = """
-import io, kpis.report, kpis.intake, kpis.scoring, kpis.recommend, matplotlib
+import io, kpis.report, kpis.intake, kpis.scoring, kpis.recommendation, kpis.knowledge, matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as _plt
-kpis.library.load_targets(); kpis.recommend.knowledge_base()
+kpis.library.load_targets(); kpis.knowledge.knowledge_base()
 _fig = _plt.figure(figsize=(1, 1)); _fig.text(0.5, 0.5, "warm"); _fig.savefig(io.BytesIO(), format="png"); _plt.close(_fig)
 del _fig, _plt
 """

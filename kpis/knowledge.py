@@ -4,7 +4,7 @@ The file is data: per (sub-dimension, category) and per core KPI, actions for th
 "close to target" (66-95) and for "keep doing" (95+), each with the SDG targets it serves, the standards that apply
 and its sources. It is validated with pydantic entry by entry (a malformed entry fails naming the entry) and then
 cross-checked against the KPI library; any problem is a `CatalogueError` naming the file and the entry.
-The recommendation engine (`kpis.recommend`) reads it; this module knows nothing of scores.
+The recommendation engine (`kpis.recommendation`) reads it; this module knows nothing of scores.
 """
 
 from __future__ import annotations

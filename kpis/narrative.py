@@ -3,7 +3,7 @@ summary, strengths, the priority actions, the measures-and-actions table and the
 
 Every function takes the `Results` (or anything with the same `kpis` and `summary` tables) and picks one city-year:
 the only one there is, or the one named by `city=` and `year=` (otherwise `RecommendationError`). Nothing here
-decides a band or a priority: those come from `kpis.rules` and `kpis.recommend`. Text taken from a submission stays
+decides a band or a priority: those come from `kpis.rules` and `kpis.recommendation`. Text taken from a submission stays
 plain text; the report escapes it.
 """
 
@@ -18,7 +18,7 @@ import pandas as pd
 from . import rules
 from .knowledge import knowledge_base
 from .library import Library, library
-from .recommend import (
+from .recommendation import (
     LOW_BANDS,
     KpiView,
     Recommendation,

@@ -20,7 +20,7 @@ from .display import BAND_COLOURS, BAND_LABELS, BAND_TEXT
 from .knowledge import knowledge_base
 from .library import CATALOGUE_VERSION, library, load_targets
 from .paths import bundled, demo_city
-from .recommend import LOW_BANDS, recommend
+from .recommendation import LOW_BANDS, recommend
 from .scoring import score
 from .validation import read_submission
 

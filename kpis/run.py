@@ -139,7 +139,7 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
     import nbformat
     import papermill
 
-    from . import engine
+    from . import engine  # start-up: see above
     from .render import notebook_to_html
 
     engine.register()

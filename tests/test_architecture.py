@@ -29,7 +29,7 @@ STAGES: list[list[str]] = [
     ["intake"],  # reading files
     ["validation", "validation_report"],  # checking them; what `ssc validate` shows
     ["results", "scoring"],  # the Results object and its formats; the scoring engine
-    ["synthetic", "knowledge", "recommend", "narrative"],  # invented cities; the knowledge base; recommendations
+    ["synthetic", "knowledge", "recommendation", "narrative"],  # invented cities; the knowledge base; recommendations
     ["charts", "report"],  # the city report's sections
     ["engine", "render", "run"],  # notebooks, HTML/PDF, the batch
     ["comparison"],  # many cities and years

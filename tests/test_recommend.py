@@ -10,7 +10,7 @@ import pytest
 from kpis.errors import UserError
 from kpis.library import library
 from kpis.narrative import data_collection_plan, executive_summary, measures_table, priority_actions, strengths
-from kpis.recommend import Trigger, priority_score, recommend, to_frame
+from kpis.recommendation import Trigger, priority_score, recommend, to_frame
 
 EDGES = ((95, "95+", None), (66, "66-95", 95), (33, "33-66", 66), (0, "<33", 33))
 NEXT = {"<33": "33-66", "33-66": "66-95", "66-95": "95+", "95+": None}

@@ -10,7 +10,7 @@ import yaml
 
 from kpis.knowledge import Band, knowledge_base, load_knowledge_base, sdg_ref_exists
 from kpis.library import CatalogueError, data_dir, library
-from kpis.recommend import collect_action
+from kpis.recommendation import collect_action
 from kpis.rules import BANDS
 
 KB_PATH = data_dir() / "recommendations.yaml"
