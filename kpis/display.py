@@ -80,8 +80,8 @@ def unit_text(unit: str | None) -> str:
 
 
 def number_text(value: object, decimal_separator: str = ".", digits: int = 3) -> str:
-    """A figure for a report: thousands grouped with a narrow space, about `digits` significant digits; '–' when
-    there is none."""
+    """A figure for a report: thousands grouped with a narrow space, about `digits` significant digits without
+    trailing zeros; '–' when there is none."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "–"
     v = float(value)  # type: ignore[arg-type]
@@ -91,6 +91,8 @@ def number_text(value: object, decimal_separator: str = ".", digits: int = 3) ->
         text = f"{v:.{digits}g}"
     else:
         text = f"{v:,.{max(0, digits - len(str(int(abs(v)))))}f}"
+        if "." in text:  # 66.00 → 66, 84.50 → 84.5
+            text = text.rstrip("0").rstrip(".")
     return text.replace(".", decimal_separator) if decimal_separator != "." else text
 
 
@@ -99,3 +101,11 @@ def value_text(value: object, unit: str | None = "", decimal_separator: str = ".
     number = number_text(value, decimal_separator, digits)
     shown = unit_text(unit)
     return number if number == "–" or not shown else f"{number} {shown}"
+
+
+def label_with_unit(label: str, unit: str | None) -> str:
+    """'Households (total) (households)' never: the unit is added only where the label does not already say it."""
+    shown = unit_text(unit)
+    if not shown or shown.lower() in label.lower():
+        return label
+    return f"{label} ({shown})"

@@ -93,6 +93,9 @@ class Library:
     def __len__(self) -> int:
         return len(self.kpis)
 
+    def core_codes(self) -> list[str]:
+        return [k.code for k in self.kpis if k.tier == "core"]
+
 
 @functools.lru_cache(maxsize=1)
 def library() -> Library:

@@ -79,6 +79,107 @@ def _pct(score: float) -> str:
     return rules.display_percent(float(score))
 
 
+# ---------------------------------------------------------------- one status per data point, one verdict per KPI
+
+#: A KPI's place in the report, from the statuses of its data points (`rules.status_of`), decided here once:
+#: a gap anywhere makes it a gap; a KPI reported in part is "partly reported" (never a strength while a data point
+#: is missing); every scored point at 95+ makes a strength; reported but unscored points only make it context.
+VERDICTS = ("gap", "partly reported", "not reported", "on track", "strength", "context")
+
+
+@dataclass(frozen=True)
+class PointStatus:
+    """One data point as every section of the report describes it."""
+
+    part: str
+    label: str
+    status: str
+    value: float | None
+    unit: str
+    achievement: float | None
+    target: float | None
+    target_basis: str
+    reference: float | None
+
+
+@dataclass(frozen=True)
+class KpiStatus:
+    """One KPI of one city-year: its verdict and the statuses of its data points."""
+
+    code: str
+    name: str
+    tier: str
+    dimension: str
+    sub_dimension: str
+    category: str
+    verdict: str
+    points: tuple[PointStatus, ...]
+
+    @property
+    def statuses(self) -> set[str]:
+        return {p.status for p in self.points}
+
+    def describe(self, number: Callable[[float | None, str], str]) -> str:
+        """'4G coverage: not reported; 3G coverage: 98 % of target' (one clause per data point of a composite KPI;
+        `number(value, unit)` formats a figure)."""
+        clauses = []
+        for p in self.points:
+            if p.status == "not reported":
+                what = "not reported"
+            elif p.achievement is not None and p.status in ("strength", "on track", "gap"):
+                what = f"{number(p.value, p.unit)}, {_pct(p.achievement)} % of target"
+            elif p.reference is not None:
+                what = f"{number(p.value, p.unit)} (reference figure {number(p.reference, p.unit)}; a context indicator)"
+            else:
+                what = f"{number(p.value, p.unit)} (not scored)"
+            clauses.append(f"{p.label}: {what}" if len(self.points) > 1 else what)
+        return "; ".join(clauses)
+
+
+def _verdict(statuses: list[str]) -> str:
+    present = set(statuses)
+    if "gap" in present:
+        return "gap"
+    if present == {"not reported"}:
+        return "not reported"
+    if "not reported" in present:
+        return "partly reported"
+    scored = [s for s in statuses if s in ("strength", "on track")]
+    if scored:
+        return "strength" if all(s == "strength" for s in scored) else "on track"
+    return "context"
+
+
+def _float(x: Any) -> float | None:
+    return None if x is None or x is pd.NA or (isinstance(x, float) and x != x) else float(x)
+
+
+def kpi_statuses(results: Any, city: Any = None, year: Any = None) -> list[KpiStatus]:
+    """Every KPI of one city-year with its verdict, in catalogue order: what strengths, areas to improve, the data
+    plan, the headline and the summary all read, so that no KPI lands in two contradictory lists."""
+    city, year = _pick(results, city, year)
+    rows = _rows_for(results, city, year)
+    if "status" not in rows:  # results assembled by hand, without the scoring engine's statuses
+        band = rows["band"].map(lambda b: rules.BANDS.index(b) if b in rules.BANDS else -1).to_numpy()
+        rows = rows.assign(status=rules.status_of(band, rows["reported"].to_numpy(dtype=bool), False))
+    out = []
+    for code, group in rows.groupby("code", sort=False, observed=True):
+        first = group.iloc[0]
+        points = tuple(
+            PointStatus(
+                part=str(r.part), label=str(r.point_label) if r.part else str(r.name), status=str(r.status),
+                value=_float(r.value), unit=str(r.unit), achievement=_float(r.achievement) if r.scored else None,
+                target=_float(r.target), target_basis=str(getattr(r, "target_basis", "") or ""),
+                reference=_float(getattr(r, "reference", None)),
+            )
+            for r in group.itertuples(index=False)
+        )
+        out.append(KpiStatus(str(code), str(first["name"]), str(first["tier"]), str(first["dimension"]),
+                             str(first["sub_dimension"]), str(first["category"]),
+                             _verdict([p.status for p in points]), points))
+    return out
+
+
 # ---------------------------------------------------------------- lists and tables
 
 
@@ -97,23 +198,44 @@ def strengths(results: Any, city: Any = None, year: Any = None) -> list[dict[str
     title, text, codes and sdg (`pandas.DataFrame(records)` gives a table)."""
     city, year = _pick(results, city, year)
     lib = library()
+    statuses = kpi_statuses(results, city, year)
     out = []
     cats = _scores(results, city, year, "category")
     if cats is not None and not cats.empty:
         for r in cats[cats["band"] == TOP_BAND].sort_values("score", ascending=False, kind="stable").itertuples():
+            mine = [k for k in statuses if (k.sub_dimension, k.category) == (r.sub_dimension, r.category)]
+            if any(k.verdict in ("gap", "partly reported", "not reported") for k in mine):
+                continue  # a category with a gap or a missing KPI is not a strength as a whole
             out.append({"level": "category", "dimension": r.dimension, "sub_dimension": r.sub_dimension,
                         "category": r.category, "code": "", "name": r.category, "score": float(r.score),
                         "band": r.band, "title": f"{r.category} ({r.sub_dimension})",
-                        "text": f"The category scores {_pct(r.score)} % of the U4SSC targets.", "codes": [], "sdg": []})
-    for k in fold(_rows_for(results, city, year)):
-        if k.points and k.band == TOP_BAND:
+                        "text": f"Every KPI of the category is reported and the category scores {_pct(r.score)} % "
+                                "(points earned out of points possible).", "codes": [], "sdg": []})
+    for k in statuses:
+        if k.verdict == "strength":
             ach = [p.achievement for p in k.points if p.achievement is not None]
             score = min(ach) if ach else 100.0
             out.append({"level": "kpi", "dimension": k.dimension, "sub_dimension": k.sub_dimension,
                         "category": k.category, "code": k.code, "name": k.name, "score": score, "band": TOP_BAND,
-                        "title": k.name, "text": f"At {_pct(score)} % of target ({k.category}).", "codes": [k.code],
-                        "sdg": list(lib.by_code[k.code].sdg) if k.code in lib.by_code else []})
+                        "title": k.name, "text": f"At {_pct(score)} % of its target ({k.category}).",
+                        "codes": [k.code], "sdg": list(lib.by_code[k.code].sdg) if k.code in lib.by_code else []})
     return out
+
+
+def areas_to_improve(results: Any, number: Callable[[float | None, str], str], city: Any = None,
+                     year: Any = None) -> list[dict[str, Any]]:
+    """KPIs with a data point below two-thirds of target, then core KPIs not (or only partly) reported, each
+    described by its data points; `number(value, unit)` formats a figure."""
+    statuses = kpi_statuses(results, city, year)
+    gaps = sorted((k for k in statuses if k.verdict == "gap"), key=lambda k: (
+        min(p.achievement for p in k.points if p.achievement is not None and p.status == "gap"), k.tier != "core"))
+    items = [{"title": k.name, "text": k.describe(number), "meta": f"{k.code}, {k.tier}", "codes": [k.code],
+              "verdict": k.verdict} for k in gaps]
+    for k in statuses:
+        if k.tier == "core" and k.verdict in ("not reported", "partly reported"):
+            text = "not reported (a core KPI)" if k.verdict == "not reported" else k.describe(number)
+            items.append({"title": k.name, "text": text, "meta": k.code, "codes": [k.code], "verdict": k.verdict})
+    return items
 
 
 def data_collection_plan(results: Any, city: Any = None, year: Any = None) -> list[Recommendation]:
@@ -122,8 +244,8 @@ def data_collection_plan(results: Any, city: Any = None, year: Any = None) -> li
     city, year = _pick(results, city, year)
     kb, lib = knowledge_base(), library()
     return [collect_action(kb, lib, k.code, city=city, year=year)
-            for k in fold(_rows_for(results, city, year))
-            if not k.reported and k.tier == "core" and k.code in lib.by_code]
+            for k in kpi_statuses(results, city, year)
+            if k.verdict in ("not reported", "partly reported") and k.tier == "core" and k.code in lib.by_code]
 
 
 def measures_table(results: Any, recommendations: list[Recommendation], city: Any = None, year: Any = None,
@@ -202,17 +324,65 @@ class _Facts:
     def scores(self, level: str) -> pd.DataFrame | None:
         return _scores(self.results, self.city, self.year, level)
 
+    @property
+    def coverage(self) -> Coverage:
+        return coverage_of(self.results, self.city, self.year)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a city-year's overall score rests on (from `Results.coverage`, or counted when it is missing)."""
+
+    core_reported: int
+    core_total: int
+    points_scored: int
+    points_scorable: int
+    kpis_reported: int
+    kpis_total: int
+    provisional: bool
+
+
+def coverage_of(results: Any, city: Any = None, year: Any = None) -> Coverage:
+    """The coverage row of one city-year: the headline, the summary and the audit all read these numbers."""
+    city, year = _pick(results, city, year)
+    cov = getattr(results, "coverage", None)
+    if cov is not None and not cov.empty and "points_scorable" in cov:
+        row = cov[(cov["city"] == city) & (cov["year"] == year)].iloc[0]
+        return Coverage(int(row.core_reported), int(row.core_total), int(row.points_scored),
+                        int(row.points_scorable), int(row.kpis_reported), int(row.kpis_total), bool(row.provisional))
+    rows = _rows_for(results, city, year)
+    per_kpi = rows.groupby("code", observed=True).agg(reported=("reported", "any"), tier=("tier", "first"))
+    core = per_kpi[per_kpi["tier"] == "core"]
+    core_reported, core_total = int(core["reported"].sum()), len(library().core_codes())
+    return Coverage(core_reported, core_total, int(rows["scored"].sum()), int(rows["target"].notna().sum()),
+                    int(per_kpi["reported"].sum()), len(library()), bool(rules.is_provisional(core_reported,
+                                                                                                core_total)))
+
+
+def _partial_sentence(f: _Facts) -> str | None:
+    """First, when the score is provisional: the picture is partial, and on how much it rests."""
+    c = f.coverage
+    if not c.provisional:
+        return None
+    return (
+        f"The picture is partial: {f.city} reported {c.core_reported} of the {c.core_total} core KPIs for {f.year}, "
+        f"and {c.points_scored} of the {c.points_scorable} data points that have a target could be scored, so the "
+        "scores below are provisional and not comparable with a city that reported more."
+    )
+
 
 def _overall_sentence(f: _Facts) -> str:
-    """The overall score and its band in words, and how many KPIs it rests on."""
+    """The overall score and its band in words, and how many data points it rests on."""
     overall = f.scores("overall")
+    c = f.coverage
     if overall is None or overall.empty:
-        return f"{f.city} has {len(f.scored)} of {f.total} KPIs scored against a target for {f.year}."
+        return f"{f.city} has no data point scored against a target for {f.year}."
     o = overall.iloc[0]
+    provisional = "a provisional " if c.provisional else ""
     return (
-        f"{f.city} scores {_pct(o.score)} % overall for {f.year} on the U4SSC method (points earned out of points "
-        f"possible), {BAND_WORDS.get(o.band, 'not banded')}, with {len(f.scored)} of {f.total} KPIs scored "
-        "against a target."
+        f"{f.city} scores {provisional}{_pct(o.score)} % overall for {f.year} on the U4SSC method (points earned out "
+        f"of points possible), {BAND_WORDS.get(o.band, 'not banded')}, resting on {c.points_scored} of "
+        f"{c.points_scorable} data points with a target."
     )
 
 
@@ -263,6 +433,8 @@ def _coverage_sentence(f: _Facts) -> str:
     for k in missing_core:
         counts[k.category] = counts.get(k.category, 0) + 1
     top = [c for c, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:2]]
+    if f.coverage.provisional:  # the first sentence already gave the counts
+        return f"The missing core KPIs are mostly in {_join(top)}; collecting them is part of the plan."
     return (
         f"{f.reported} of {f.total} KPIs were reported; {len(missing_core)} core "
         f"KPI{_plural(len(missing_core))} still missing, mostly in {_join(top)}, "
@@ -288,7 +460,8 @@ def _priorities_sentence(f: _Facts) -> str | None:
 
 #: The summary's sentences, in order; a step with nothing to say gives None.
 SUMMARY_STEPS: tuple[Callable[[_Facts], str | None], ...] = (
-    _overall_sentence, _areas_sentence, _weak_kpis_sentence, _coverage_sentence, _priorities_sentence,
+    _partial_sentence, _overall_sentence, _areas_sentence, _weak_kpis_sentence, _coverage_sentence,
+    _priorities_sentence,
 )
 
 
@@ -300,4 +473,4 @@ def executive_summary(results: Any, recommendations: list[Recommendation], city:
     facts = _Facts(results, city, year, library(), fold(_rows_for(results, city, year)),
                    _recs_for(recommendations, city, year))
     sentences = [s for step in SUMMARY_STEPS if (s := step(facts))]
-    return sentences[:5]
+    return sentences[:6]

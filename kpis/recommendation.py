@@ -28,6 +28,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from . import rules
+from .display import label_with_unit, value_text
 from .errors import UserError
 from .knowledge import Action, Entry, KnowledgeBase, KpiEntry, knowledge_base
 from .library import Library, library
@@ -75,12 +76,12 @@ class Trigger:
 
     @property
     def needed(self) -> str:
-        """'PM2.5: at most 12.1 ug/m3 to reach 66-95' (empty when unknown)."""
+        """'PM2.5: at most 12.1 µg/m³ to reach 66-95' (empty when unknown)."""
         if self.next_band is None or self.next_band_value is None or _isnan(self.next_band_value):
             return ""
         bound = "at most" if self.direction == "lower" else "at least"
         label = self.point_label if self.part else self.name
-        return f"{label}: {bound} {self.next_band_value:.4g} {self.unit} to reach {self.next_band}".strip()
+        return f"{label}: {bound} {value_text(self.next_band_value, self.unit, digits=4)} to reach {self.next_band}"
 
 
 @dataclass
@@ -390,7 +391,7 @@ def collect_action(kb: KnowledgeBase, lib: Library, code: str, city: str = "", y
     cat = kb.category(kpi.sub_dimension, kpi.category)
     entry = kb.kpi(kpi.code)
     office = (entry.office if entry and entry.office else None) or (cat.office if cat else "the city statistics unit")
-    inputs = "; ".join(f"{i.label} ({i.unit})" for i in kpi.inputs.values())
+    inputs = "; ".join(label_with_unit(i.label, i.unit) for i in kpi.inputs.values())
     template = cat.collect if cat else "Ask {office} for {inputs} to report {name} ({code})."
     text = template.format(name=kpi.name, code=kpi.code, definition=kpi.definition.rstrip("."), inputs=inputs,
                            unit=kpi.unit, office=office)

@@ -10,17 +10,16 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from . import narrative, rules
-from .display import BAND_COLOURS, BAND_LABELS, BAND_TEXT
+from . import narrative, rules, templating
+from .display import value_text
 from .knowledge import knowledge_base
 from .library import CATALOGUE_VERSION, library, load_targets
-from .paths import bundled, demo_city
-from .recommendation import LOW_BANDS, recommend
+from .paths import demo_city
+from .recommendation import recommend
 from .scoring import score
 from .validation import read_submission
 
@@ -28,18 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .charts import PNGChart
 
 TOP_BAND = rules.BANDS[-1]
-
-
-def _env() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(bundled("templates", "sections"))),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(colours=BAND_COLOURS, text_colours=BAND_TEXT, band_labels=BAND_LABELS, rules=_rule_facts(),
-                       catalogue=_catalogue_facts())
-    return env
 
 
 def _rule_facts() -> dict[str, str]:
@@ -54,14 +41,12 @@ def _catalogue_facts() -> dict[str, int]:
             "sub_dimensions": len({k.sub_dimension for k in lib}), "categories": len({k.category for k in lib})}
 
 
-_ENV: Environment | None = None
-
-
-def render_section(name: str, **context) -> str:
-    global _ENV
-    if _ENV is None:
-        _ENV = _env()
-    return _ENV.get_template(f"{name}.html.j2").render(**context)
+def render_section(name: str, **context: Any) -> str:
+    """templates/sections/<name>.html.j2, autoescaped (`kpis.templating`), with the rule and catalogue facts."""
+    env = templating.environment("sections")
+    if "rules" not in env.globals:
+        env.globals.update(rules=_rule_facts(), catalogue=_catalogue_facts())
+    return env.get_template(f"{name}.html.j2").render(**context)
 
 
 class HTMLBlock(str):
@@ -77,26 +62,18 @@ def _is_missing(v) -> bool:
 
 @dataclass
 class NumberFormat:
+    """Figures and units as the report prints them (`display.value_text`), with the city's decimal separator."""
+
     decimal_separator: str = "."
 
-    def __call__(self, value, unit: str = "", digits: int = 3) -> str:
+    def __call__(self, value: object, unit: str = "", digits: int = 3) -> str:
+        return value_text(value, unit, self.decimal_separator, digits)
+
+    def pct(self, value: object) -> str:
+        """A % of target or a score to one decimal, rounded without leaving its band (`rules.display_percent`)."""
         if _is_missing(value):
             return "–"
-        v = float(value)
-        if abs(v) >= 1000:
-            text = f"{v:,.0f}".replace(",", "\u202f")
-        else:
-            text = f"{v:.{digits}g}" if abs(v) < 1 else f"{v:,.{max(0, digits - len(str(int(abs(v)))))}f}"
-        if self.decimal_separator != ".":
-            text = text.replace(".", self.decimal_separator)
-        unit = (unit or "").strip()
-        if unit in {"%", "% of city GDP"} or unit.startswith("%"):
-            return f"{text} {unit}"
-        return f"{text} {unit}".strip()
-
-    def pct(self, value) -> str:
-        """A % of target or a score to one decimal, rounded without leaving its band (`rules.display_percent`)."""
-        return "–" if _is_missing(value) else self(float(rules.display_percent(float(value), 1)), "%", digits=3)
+        return self(float(rules.display_percent(float(value), 1)), "%")  # type: ignore[arg-type]
 
 
 class CityReport:
@@ -145,19 +122,33 @@ class CityReport:
 
     # ------------------------------------------------------------ sections
 
+    @cached_property
+    def coverage(self) -> narrative.Coverage:
+        return narrative.coverage_of(self.results)
+
+    @cached_property
+    def statuses(self) -> list[narrative.KpiStatus]:
+        """One verdict per KPI (from one status per data point): every section reads these."""
+        return narrative.kpi_statuses(self.results)
+
+    @cached_property
+    def priorities(self) -> list:
+        """The priority actions, in order: the table lists them once and the other sections refer to them."""
+        return narrative.priority_actions(self.results, n=10, recommendations=self.recommendations)
+
     def title(self) -> HTMLBlock:
-        k = self.kpis
-        reported = k[k["reported"]].drop_duplicates("code")
-        core_total = k[k["tier"] == "core"]["code"].nunique()
+        """The headline: the overall score always beside what it rests on; coverage first when it is provisional."""
         overall, band = self._score_of("overall")
         city = self.profile.city
+        c = self.coverage
         return HTMLBlock(render_section(
             "title", city=city, year=self.profile.year, country=getattr(self.profile, "country", ""),
-            invented="invented" in city.lower(),
-            overall=self.fmt.pct(overall), overall_band=band,
-            reported=reported["code"].nunique(), core_reported=(reported["tier"] == "core").sum(),
-            core_total=core_total, scored_points=int(k["scored"].sum()),
-            top_count=int((k["band"] == TOP_BAND).sum()),
+            invented="invented" in city.lower(), overall=self.fmt.pct(overall), overall_band=band,
+            provisional=c.provisional, reported=c.kpis_reported, kpis_total=c.kpis_total,
+            core_reported=c.core_reported, core_total=c.core_total, scored_points=c.points_scored,
+            scorable_points=c.points_scorable,
+            top_count=sum(p.status == "strength" for k in self.statuses for p in k.points),
+            threshold=f"{rules.PROVISIONAL_BELOW_CORE_SHARE:.0%}",
         ))
 
     def executive_summary(self) -> HTMLBlock:
@@ -245,15 +236,9 @@ class CityReport:
                                         empty=f"No KPI reached {rules.BAND_EDGES[-1]:g} % of its target yet."))
 
     def areas_to_improve(self) -> HTMLBlock:
-        k = self.kpis
-        weak = k[k["scored"] & k["band"].isin(sorted(LOW_BANDS))].sort_values(["points", "tier"])
-        items = [{"title": (r.name if not r.part else f"{r.name}: {r.point_label}"),
-                  "text": f"{self.fmt(r.value, r.unit)} against a target of {self.fmt(r.target, r.unit)} "
-                          f"({self.fmt.pct(r.achievement)} of target)",
-                  "meta": f"{r.code}, {r.tier}, band {r.band} %"} for r in weak.itertuples()]
-        missing_core = k[(~k["reported"]) & (k["tier"] == "core")].drop_duplicates("code")
-        items += [{"title": r.name, "text": "not reported (a core KPI)", "meta": r.code}
-                  for r in missing_core.itertuples()]
+        """KPIs with a data point below two-thirds of target, then core KPIs missing in whole or in part; a
+        composite KPI is described data point by data point."""
+        items = narrative.areas_to_improve(self.results, self.fmt)
         return HTMLBlock(render_section("list", items=items, intro="",
                                         empty=f"No KPI is below {rules.BAND_EDGES[1]:g} % of its target and every core KPI is reported."))
 
@@ -263,7 +248,7 @@ class CityReport:
         short = {title: code for code, title in kb.standards.items()}
         refs: list[str] = []
         rows = []
-        for i, rec in enumerate(narrative.priority_actions(self.results, n=n), start=1):
+        for i, rec in enumerate(self.priorities[:n], start=1):
             row = _action_row(i, rec, self.fmt)
             row["standards"] = ", ".join(short.get(s, s) for s in (_get(rec, "standards") or []))
             numbers = []
@@ -278,12 +263,20 @@ class CityReport:
 
     def measures_and_actions(self, dimension: str) -> HTMLBlock:
         rows = [r for r in narrative.measures_table(self.results, self.recommendations) if _get(r, "dimension") == dimension]
+        rank = {(_get(a, "title"), tuple(_get(a, "kpi_codes") or ())): i
+                for i, a in enumerate(self.priorities, start=1)}
         out = []
         for r in rows:
             measures = str(_get(r, "measures") or "").strip()
+            actions = []
+            for a in _get(r, "actions") or []:
+                item = _item(a)
+                n = rank.get((_get(a, "title"), tuple(_get(a, "kpi_codes") or ())))
+                if n is not None:  # its text is in the priority actions already: point there, do not repeat it
+                    item["text"], item["meta"] = f"priority action {n} above", ""
+                actions.append(item)
             out.append({"sub_dimension": _get(r, "sub_dimension"),
-                        "measures": [p for p in measures.split("\n") if p.strip()],
-                        "actions": [_item(a) for a in (_get(r, "actions") or [])]})
+                        "measures": [p for p in measures.split("\n") if p.strip()], "actions": actions})
         return HTMLBlock(render_section("measures", city=self.profile.city, rows=out))
 
     def data_collection_plan(self) -> HTMLBlock:
