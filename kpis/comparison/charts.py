@@ -72,6 +72,7 @@ def plot_radar(scores: Any, level: str = "sub_dimension", shared_points: int = 0
         ax.plot(np.append(angles, angles[0]), np.append(vals, vals[0]), label=str(city))
         ax.fill(np.append(angles, angles[0]), np.append(vals, vals[0]), alpha=0.08)
     ax.set_xticks(angles, [_wrap(c) for c in scores.columns], fontsize=7)
+    ax.tick_params(axis="x", pad=14)  # axis names clear of the 100 % ring
     ax.set_ylim(0, 100)
     fig.legend(loc="outside lower center", ncol=min(len(scores.index), 3), fontsize=8, frameon=False)
     basis = f"\non the {shared_points} data points they all score" if shared_points else ""
