@@ -64,10 +64,15 @@ def test_table_and_peers_by_region():
         region=lambda f: f["city"].map({"A": "Europe", "B": "Europe", "C": "Asia"})))
     bands = comp.table("overall", "band")
     assert bands.loc["A", "Overall"] == "95+" and bands.loc["C", "Overall"] == "<33"
-    peers = comp.peers("region").set_index("city")
+    peers = comp.peers("region", min_shared=1).set_index("city")
     assert peers.loc["A", "peer_group"] == "Europe" and peers.loc["A", "peers"] == 2
     assert peers.loc["A", "peer_median"] == pytest.approx((100 + 50) / 2)  # 4 and 2 points of 4
-    assert peers.loc["C", "vs_peers"] == 0
+    assert peers.loc["A", "shared_points"] == 1
+    assert "C" not in peers.index  # alone in Asia: no peers to compare with
+    assert comp.peers("region").empty  # one shared data point is fewer than the default 3
+    notes = comp.peer_comparison("region").notes
+    assert any("C 2022 is the only city of Asia" in n for n in notes)
+    assert any("fewer than 3" in n for n in notes)
     with pytest.raises(CompareError, match="population_band or region"):
         comp.peers("country")
 

@@ -7,7 +7,6 @@ matplotlib is imported inside each chart: it costs ~1.3 s of start-up (measured 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,45 +27,69 @@ def _pyplot() -> Any:
     return plt
 
 
+def _shown(total: int, cap: int, what: str) -> str:
+    """' (first 60 of 1000 cities)' when rows are capped, else ''."""
+    return f" (first {cap} of {total} {what})" if total > cap else ""
+
+
 def plot_heatmap(comp: Comparison, level: str = "category", max_cities: int = 60) -> Figure:
-    """Cities × groups coloured by band (latest year of each city)."""
+    """Cities × groups coloured by band (latest year of each); at most `max_cities` rows, and the title says so."""
     from matplotlib.colors import ListedColormap  # imported here, as in _pyplot
     from matplotlib.patches import Patch
 
     plt = _pyplot()
 
-    bands = comp.table(level, "band").head(max_cities)
+    table = comp.table(level, "band")
+    bands = table.head(max_cities)
     keys = ["not scored", *rules.BANDS]
     codes = bands.apply(lambda col: col.map(lambda b: keys.index(b) if b in rules.BANDS else 0)).to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(max(6, 0.35 * bands.shape[1] + 3), max(2.5, 0.28 * len(bands) + 1.5)))
-    ax.imshow(codes, cmap=ListedColormap([BAND_COLOURS[k] for k in keys]), vmin=-0.5, vmax=4.5, aspect="auto")
-    ax.set_xticks(range(bands.shape[1]), [str(c) for c in bands.columns], rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(len(bands)), [str(c) for c in bands.index], fontsize=7)
-    ax.legend(handles=[Patch(color=BAND_COLOURS[k], label=k) for k in keys], bbox_to_anchor=(1.01, 1),
-              loc="upper left", fontsize=7, title="band")
-    ax.set_title(f"Bands by {level.replace('_', '-')}")
-    fig.tight_layout()
+    width = max(7.0, 0.32 * bands.shape[1] + 4)
+    fig, ax = plt.subplots(figsize=(width, max(3.0, 0.26 * len(bands) + 2.5)), layout="constrained")
+    ax.imshow(codes, cmap=ListedColormap([BAND_COLOURS[k] for k in keys]), vmin=-0.5, vmax=4.5, aspect="auto",
+              interpolation="nearest")
+    ax.set_xticks(range(bands.shape[1]), [_short(c, 28) for c in bands.columns], rotation=60, ha="right",
+                  rotation_mode="anchor", fontsize=7)
+    ax.set_yticks(range(len(bands)), [_short(c, 30) for c in bands.index], fontsize=7 if len(bands) <= 40 else 6)
+    fig.legend(handles=[Patch(color=BAND_COLOURS[k], label=k) for k in keys[::-1]], loc="outside right upper",
+               fontsize=7, title="band", frameon=False)
+    ax.set_title(f"Bands by {level.replace('_', '-')}{_shown(len(table), max_cities, 'cities')}", fontsize=10)
     return fig
 
 
-def plot_radar(comp: Comparison, cities: Sequence[str] | None = None, level: str = "sub_dimension") -> Figure:
-    """Scores of a few cities overlaid on one radar (latest year of each)."""
+def _short(text: object, most: int) -> str:
+    text = str(text)
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def plot_radar(scores: Any, level: str = "sub_dimension", shared_points: int = 0) -> Figure:
+    """Scores (cities × groups, in %) of a few cities overlaid on one radar; the legend sits below the chart."""
     plt = _pyplot()
 
-    scores = comp.table(level, "score")
-    chosen = [c for c in (cities or scores.index[:4]) if c in scores.index][:8]
     angles = np.linspace(0, 2 * np.pi, scores.shape[1], endpoint=False)
-    fig, ax = plt.subplots(figsize=(6.5, 6.5), subplot_kw={"polar": True})
-    for city in chosen:
+    fig, ax = plt.subplots(figsize=(5.6, 6.2), subplot_kw={"polar": True}, layout="constrained")
+    for city in scores.index:
         vals = scores.loc[city].fillna(0).to_numpy(dtype=float)
         ax.plot(np.append(angles, angles[0]), np.append(vals, vals[0]), label=str(city))
         ax.fill(np.append(angles, angles[0]), np.append(vals, vals[0]), alpha=0.08)
-    ax.set_xticks(angles, [str(c) for c in scores.columns], fontsize=7)
+    ax.set_xticks(angles, [_wrap(c) for c in scores.columns], fontsize=7)
+    ax.tick_params(axis="x", pad=14)  # axis names clear of the 100 % ring
     ax.set_ylim(0, 100)
-    ax.legend(loc="upper right", bbox_to_anchor=(1.35, 1.1), fontsize=7)
-    ax.set_title(f"Score by {level.replace('_', '-')} (% of maximum points)")
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=min(len(scores.index), 3), fontsize=8, frameon=False)
+    basis = f"\non the {shared_points} data points they all score" if shared_points else ""
+    fig.suptitle(f"Score by {level.replace('_', '-')} (% of maximum points){basis}", fontsize=10)
     return fig
+
+
+def _wrap(text: object, width: int = 18) -> str:
+    """A long axis label on two or three lines."""
+    words, lines, line = str(text).split(), [], ""
+    for word in words:
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join([*lines, line])
 
 
 def plot_ranking(ranking: Ranking, group: str | None = None, max_cities: int = 40) -> Figure:
@@ -78,30 +101,46 @@ def plot_ranking(ranking: Ranking, group: str | None = None, max_cities: int = 4
         return _empty_chart("no city could be ranked", (6, 1.5))
     tab = tab[tab["group"] == (group or tab["group"].iloc[0])].head(max_cities)
     rows = np.arange(len(tab))
-    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.3 * len(tab) + 1.2)))
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.3 * len(tab) + 1.2)), layout="constrained")
     ax.hlines(rows, tab["rank_low"], tab["rank_high"], color="#4575b4", linewidth=4, alpha=0.5, label="rank interval")
     ax.scatter(tab["rank"], rows, color=[BAND_COLOURS.get(b, "#e0e0e0") for b in tab["band"]], edgecolor="black",
                zorder=3, label="rank (U4SSC method)")
     ax.set_yticks(rows, [str(c) for c in tab["city"]], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("rank (1 = best)")
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(f"Ranking with {ranking.draws}-draw intervals")
-    fig.tight_layout()
+    fig.legend(fontsize=7, loc="outside lower center", ncol=2, frameon=False)
+    ax.set_title(f"Ranking with {ranking.draws}-draw intervals", fontsize=10)
     return fig
 
 
 def plot_coverage(comp: Comparison, max_cities: int = 60) -> Figure:
-    """City-year × KPI: reported (dark) or not."""
+    """City-year × KPI: reported (dark) or not. KPIs are labelled by code; at most `max_cities` rows, said in the
+    title; the figure grows with the rows so labels keep their size."""
     plt = _pyplot()
 
-    cov = comp.coverage.head(max_cities)
-    fig, ax = plt.subplots(figsize=(11, max(2.5, 0.25 * len(cov) + 1.5)))
+    full = comp.coverage
+    cov = full.head(max_cities)
+    height = max(3.0, 0.2 * len(cov) + 2.4)
+    fig, ax = plt.subplots(figsize=(10, height), layout="constrained")
     ax.imshow(cov.to_numpy(dtype=float), cmap="Greys", vmin=0, vmax=1.4, aspect="auto", interpolation="nearest")
-    ax.set_yticks(range(len(cov)), [f"{c} {y}" for c, y in cov.index], fontsize=7)
-    ax.set_xticks(range(cov.shape[1]), [str(c) for c in cov.columns], rotation=90, fontsize=5)
-    ax.set_title("KPIs reported (dark) by city and year")
-    fig.tight_layout()
+    ax.set_yticks(range(len(cov)), [_short(f"{c} {y}", 32) for c, y in cov.index], fontsize=7)
+    codes = [str(c) for c in cov.columns]
+    ax.set_xticks(range(cov.shape[1]), [c.replace(" ", "") for c in codes], rotation=90, fontsize=5.5)
+    ax.set_xticks(np.arange(-0.5, cov.shape[1], 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(cov), 1), minor=True)
+    ax.grid(which="minor", color="white", linewidth=0.4)
+    ax.tick_params(which="minor", length=0)
+    dims = [c.split(":")[0] for c in codes]  # EC / EN / SC: a line and a name over each dimension
+    names = {"EC": "Economy", "EN": "Environment", "SC": "Society and Culture"}
+    starts = [i for i, d in enumerate(dims) if i == 0 or d != dims[i - 1]]
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(dims)
+        if start:
+            ax.axvline(start - 0.5, color="#0b4f6c", linewidth=1.2)
+        ax.text((start + end - 1) / 2, -0.55, names.get(dims[start], dims[start]), ha="center", va="bottom",
+                fontsize=8, color="#0b4f6c")
+    ax.set_title(f"KPIs reported (dark) by city and year{_shown(len(full), max_cities, 'city-years')}",
+                 fontsize=10, pad=24)
     return fig
 
 
@@ -112,7 +151,7 @@ def plot_progress(comp: Comparison, max_cities: int = 40) -> Figure:
     summ = comp.progress_summary().head(max_cities)
     if summ.empty:
         return _empty_chart("no city has two years of data", (8, 2.5))
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.3 * len(summ) + 1.5)))
+    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.3 * len(summ) + 1.5)), layout="constrained")
     left = np.zeros(len(summ))
     for status in summ.columns:
         ax.barh(range(len(summ)), summ[status], left=left, color=PROGRESS_COLOURS[status], label=status)
@@ -120,9 +159,8 @@ def plot_progress(comp: Comparison, max_cities: int = 40) -> Figure:
     ax.set_yticks(range(len(summ)), [str(c) for c in summ.index], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("data points")
-    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
-    ax.set_title("Progress between the first and the latest year (Open SDG method)")
-    fig.tight_layout()
+    fig.legend(fontsize=7, loc="outside right upper", frameon=False)
+    ax.set_title("Progress between the first and the latest year (Open SDG method)", fontsize=10)
     return fig
 
 

@@ -23,6 +23,7 @@ from .load import KEY, PROFILE_COLUMNS, Loaded, expand, point_meta, read_input, 
 from .progress import TARGET_YEAR, progress_between, progress_counts
 from .rank import Ranking, rank_cities
 from .sections import render_block, table_of
+from .shared import MIN_SHARED_POINTS, Pairs, Peers, band_percent, latest_rows, pairs, peers_on_shared
 
 LEVELS = ("category", "sub_dimension", "dimension", "overall")
 PEER_GROUPS = ("population_band", "region")
@@ -147,8 +148,7 @@ class Comparison:
 
     def latest(self) -> pd.DataFrame:
         """The tidy rows of each city's latest year."""
-        last = self.kpis.groupby("city")["year"].transform("max")
-        return self.kpis[self.kpis["year"] == last]
+        return latest_rows(self.kpis)
 
     @cached_property
     def coverage(self) -> pd.DataFrame:
@@ -175,20 +175,23 @@ class Comparison:
     def _latest_years(self) -> pd.DataFrame:
         return self.kpis.groupby("city", as_index=False)["year"].max()
 
-    def peers(self, by: str = "population_band", level: str = "overall") -> pd.DataFrame:
-        """Each city's score next to the median of its peer group (population band or region) in the same year."""
+    def peers(self, by: str = "population_band", level: str = "overall",
+              min_shared: int = MIN_SHARED_POINTS) -> pd.DataFrame:
+        """Each city's score next to the median of its peer group (population band or region) in the same year,
+        every member scored over the data points all of them score (see `kpis.comparison.shared`). Groups with
+        one city or fewer than `min_shared` shared data points are left out; `peer_notes` says which and why."""
+        return self.peer_comparison(by, level, min_shared).table
+
+    def peer_comparison(self, by: str = "population_band", level: str = "overall",
+                        min_shared: int = MIN_SHARED_POINTS) -> Peers:
+        """`peers` with the notes on the groups that are not compared."""
         check_peer_group(by)
         check_level(level)
-        rows = self.scores[self.scores["level"] == level]
-        rows = rows.merge(self.profiles[["city", "year", by]], on=["city", "year"])
-        rows["peer_group"] = rows[by].fillna("unknown").astype(str)
-        peers = rows.groupby(["peer_group", "year", "group"])["score"]
-        rows["peers"] = peers.transform("count")
-        rows["peer_median"] = peers.transform("median")
-        rows["vs_peers"] = rows["score"] - rows["peer_median"]
-        cols = ["peer_group", "city", "year", "level", "group", "score", "band", "peers", "peer_median", "vs_peers"]
-        return rows[cols].sort_values(["peer_group", "group", "score"], ascending=[True, True, False],
-                                   ignore_index=True)
+        return peers_on_shared(self.kpis, self.profiles, by, level, min_shared)
+
+    def pairs(self) -> Pairs:
+        """Each pair of cities (latest year) on the data points both score, and what cannot be compared."""
+        return pairs(self.latest())
 
     def progress(self, base_year: int | None = None, year: int | None = None,
                  target_year: int = TARGET_YEAR) -> pd.DataFrame:
@@ -275,21 +278,13 @@ def _membership(row_item: np.ndarray, n_items: int, row_group: np.ndarray, n_gro
     return member
 
 
-def _band_percent(points: np.ndarray) -> np.ndarray:
-    """The % of target where the band of each point count (1-4) starts: a % that `rules` maps back to the same
-    band, so the contribution of a data point scored upstream (perhaps with another target set) is its own."""
-    floors = np.array([rules.band_floor(b) for b in range(len(rules.BANDS))] + [np.nan])
-    index = np.where(np.isnan(points), len(rules.BANDS), np.nan_to_num(points) - 1).astype(int)
-    return floors[index]
-
-
 def _level_scores(kpis: pd.DataFrame, city_years: pd.DataFrame, grid: _Grid, level: str) -> pd.DataFrame:
     labels = np.full(len(kpis), "Overall", dtype=object) if level == "overall" else kpis[level].to_numpy()
     group_codes, groups = pd.factorize(labels)
     n_points, n_kpis = grid.points.shape[1], grid.kpi_present.shape[1]
     member = _membership(grid.row_point, n_points, group_codes, len(groups))
     kpi_member = _membership(grid.row_kpi, n_kpis, group_codes, len(groups))
-    contrib = rules.contribution(_band_percent(grid.points), "bands")
+    contrib = rules.contribution(band_percent(grid.points), "bands")
     score, weight_sum = rules.aggregate(contrib, grid.weight, member, "arithmetic")
     kpis_total = grid.kpi_present.astype(float) @ kpi_member
     frame = pd.DataFrame({

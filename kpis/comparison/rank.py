@@ -106,6 +106,11 @@ def _coverage_rule(values: np.ndarray, min_share: float) -> tuple[np.ndarray, np
 
 def _rule_text(how: _Settings, n_points: int, n_ranked: int, n_cities: int) -> str:
     share = f"{how.min_share:.0%}"
+    if n_points == 0 or n_ranked == 0:
+        why = (f"no data point is scored by at least {share} of the {n_cities} cities" if n_points == 0 else
+               f"no city scored at least {share} of the {n_points} data points scored by {share} of the cities")
+        return (f"A data point enters a ranking when at least {share} of the cities score it, and a city is ranked "
+                f"when it scores at least {share} of those data points. Here {why}, so there is no ranking.")
     return (f"Ranked on {n_points} data points scored by at least {share} of the cities; "
             f"{n_ranked} of {n_cities} cities scored at least {share} of them and are ranked. "
             "A missing data point counts at the floor (lowest band, 0 % of target), so not reporting never "
