@@ -135,7 +135,7 @@ class ComparisonReport:
                     row.append(("–", ""))
                     continue
                 band = grid.band[i, j] if grid.scored[i, j] else "not scored"
-                row.append((f"{value_text(grid.value[i, j])} {unit} · {band}".replace("  ", " "), band_style(band)))
+                row.append((f"{value_text(grid.value[i, j], unit)} · {band}", band_style(band)))
             rows.append(row)
         empty = "No data point is reported by two or more cities: the cities have nothing in common to compare."
         return Table(["KPI", "Data point", *(grid.labels[i] for i in columns)], rows,
