@@ -16,7 +16,7 @@ from .errors import UserError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-from .models import KPI, Target, TargetSet, normalise_code
+from .models import KPI, Source, Target, TargetSet, normalise_code
 
 # the C loader is ~10x faster; fall back where libyaml is missing
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -222,7 +222,30 @@ def _default_targets() -> Targets:
         meta = meta or {k: v for k, v in raw.items() if k != "targets"}
         merged.extend(raw.get("targets") or [])
     ts = _parse_target_set({**meta, "targets": merged}, "default targets")
+    registry = sources()
+    for t in ts.targets:
+        unknown = [s for s in t.source_ids if s not in registry]
+        if unknown or not t.source_ids or t.basis is None:
+            raise CatalogueError(f"default targets: KPI {t.code} {t.part}: every default target has a basis and "
+                                 f"source ids from sources.yaml (unknown: {', '.join(unknown) or 'none given'})")
     return Targets(ts.name, ts.version, _check_targets(ts, "default targets", lib))
+
+
+@functools.lru_cache(maxsize=1)
+def sources() -> dict[str, Source]:
+    """The sources registry (`kpis/catalogue/sources.yaml`) by id; the default targets cite it."""
+    raw = read_yaml(data_dir() / "sources.yaml")
+    out: dict[str, Source] = {}
+    for i, entry in enumerate((raw or {}).get("sources") or [], start=1):
+        label = entry.get("id", f"entry {i}") if isinstance(entry, dict) else f"entry {i}"
+        try:
+            source = Source.model_validate(entry)
+        except ValidationError as exc:
+            raise CatalogueError(f"sources.yaml: source {label}: {explain_validation(exc)}") from None
+        if source.id in out:
+            raise CatalogueError(f"sources.yaml: the id {source.id} is used twice")
+        out[source.id] = source
+    return out
 
 
 # ---------------------------------------------------------------- the indicator table

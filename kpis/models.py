@@ -195,3 +195,19 @@ class TargetSet(_Strict):
     version: str
     description: str | None = None
     targets: list[Target]
+
+
+class Source(_Strict):
+    """One publication of the sources registry (`kpis/catalogue/sources.yaml`); targets cite it by id."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    publisher: str
+    title: str = Field(min_length=5)
+    year: int | str
+    url: str = Field(pattern=r"^https?://")
+    primary: bool
+    note: str | None = None
+
+    @property
+    def citation(self) -> str:
+        return f"{self.publisher}, {self.title} ({self.year})"

@@ -185,10 +185,11 @@ def kpi_statuses(results: Any, city: Any = None, year: Any = None) -> list[KpiSt
 
 def priority_actions(results: Any, n: int = 10, recommendations: list[Recommendation] | None = None,
                      city: Any = None, year: Any = None) -> list[Recommendation]:
-    """The top `n` actionable recommendations (improve and close the gap; data collection fills remaining places)."""
+    """The top `n` priorities: actions on data points below two-thirds of target, then collecting missing core
+    KPIs. Closing the last gap of a KPI already at 66-95 % is a suggested action per sub-dimension, not a priority."""
     city, year = _pick(results, city, year)
     recs = _recs_for(recommendations if recommendations is not None else recommend(results), city, year)
-    return [r for r in recs if r.kind != "keep"][:n]
+    return [r for r in recs if r.kind in ("improve", "collect_data")][:n]
 
 
 def strengths(results: Any, city: Any = None, year: Any = None) -> list[dict[str, Any]]:
@@ -366,8 +367,8 @@ def _partial_sentence(f: _Facts) -> str | None:
         return None
     return (
         f"The picture is partial: {f.city} reported {c.core_reported} of the {c.core_total} core KPIs for {f.year}, "
-        f"and {c.points_scored} of the {c.points_scorable} data points that have a target could be scored, so the "
-        "scores below are provisional and not comparable with a city that reported more."
+        f"and {c.points_scored} of {c.points_scorable} data points with a target could be scored, so the scores "
+        "below are provisional and not comparable with a city that reported more."
     )
 
 
@@ -444,11 +445,12 @@ def _coverage_sentence(f: _Facts) -> str:
 
 def _priorities_sentence(f: _Facts) -> str | None:
     """The first three actions to improve, or, where every scored KPI is at target, the first to keep doing."""
-    actionable = [r for r in f.recs if r.kind in ("improve", "close_gap")]
-    if actionable:
-        firsts = [f"{_lower_first(r.title)} ({_join([_name(f.lib, c) for c in r.kpi_codes[:2]])})"
-                  for r in actionable[:3]]
-        return f"The first priorities are to {_join(firsts)}."
+    for kind, opening in (("improve", "The first priorities are to"), ("close_gap", "The next steps are to")):
+        actionable = [r for r in f.recs if r.kind == kind]
+        if actionable:
+            firsts = [f"{_lower_first(r.title)} ({_join([_name(f.lib, c) for c in r.kpi_codes[:2]])})"
+                      for r in actionable[:3]]
+            return f"{opening} {_join(firsts)}."
     keep = [r for r in f.recs if r.kind == "keep"]
     if not keep:
         return None

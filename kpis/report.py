@@ -204,16 +204,17 @@ class CityReport:
         for r in frame.itertuples(index=False):
             label = r.name if not r.part else f"{r.name}: {r.point_label}"
             reported = bool(r.reported)
-            if not reported:
-                band = "not reported"
-            elif not r.scored:
-                band = "no benchmark" if _is_missing(r.target) else "not scored"
+            band = r.band if r.scored else str(r.status)  # not reported, context or no benchmark
+            if not _is_missing(r.target):
+                target = self.fmt(r.target, r.unit)
+            elif not _is_missing(r.reference):
+                target = f"reference {self.fmt(r.reference, r.unit)}"
             else:
-                band = r.band
+                target = "–"
             rows.append({
                 "category": r.category, "label": label, "code": r.code, "tier": r.tier,
                 "value": self.fmt(r.value, r.unit) if reported else "not reported",
-                "target": self.fmt(r.target, r.unit) if not _is_missing(r.target) else "–",
+                "target": target,
                 "achievement": self.fmt.pct(r.achievement) if r.scored else "–",
                 "band": band, "sdg": r.sdg if isinstance(r.sdg, str) else ", ".join(r.sdg or []),
             })
@@ -259,7 +260,9 @@ class CityReport:
             row["refs"] = numbers
             rows.append(row)
         return HTMLBlock(render_section("actions", rows=rows, refs=refs,
-                                        empty="Every scored KPI is at target: keep the current measures in place."))
+                                        empty=f"No data point is below {rules.BAND_EDGES[1]:g} % of its target and "
+                                              "every core KPI is reported: the suggested actions per "
+                                              "sub-dimension below close the remaining gaps."))
 
     def measures_and_actions(self, dimension: str) -> HTMLBlock:
         rows = [r for r in narrative.measures_table(self.results, self.recommendations) if _get(r, "dimension") == dimension]

@@ -30,7 +30,7 @@ STAGES: list[list[str]] = [
     ["validation", "validation_report"],  # checking them; what `ssc validate` shows
     ["results", "scoring"],  # the Results object and its formats; the scoring engine
     ["synthetic", "knowledge", "recommendation", "narrative"],  # invented cities; the knowledge base; recommendations
-    ["charts", "report"],  # the city report's sections
+    ["charts", "report", "audit"],  # the city report's sections
     ["engine", "render", "run"],  # notebooks, HTML/PDF, the batch
     ["comparison"],  # many cities and years
     ["cli", "__init__"],  # the command line and the public names

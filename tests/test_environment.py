@@ -6,7 +6,7 @@ import pytest
 
 import kpis
 from kpis.formulas import ComputationError, compute
-from kpis.library import library, load_targets
+from kpis.library import library, load_targets, sources
 
 PLACEHOLDERS = ("TO WRITE", "to write", "ZERO-TARGET", "TBD", "TODO", "SOURCE")
 ENVIRONMENT = [k for k in library() if k.dimension == "Environment"]
@@ -96,7 +96,8 @@ def test_every_data_point_has_a_sourced_target_or_reason():
                 continue
             assert direction in ("higher", "lower"), f"{k.code} {part} has no direction but a target"
             assert t.target > 0 and t.unit.startswith(unit), f"{k.code} {part}: {t.unit!r} vs {unit!r}"
-            assert "http" in t.source, f"{k.code} {part} cites no address"
+            cited = [sources()[s] for s in t.source_ids]  # unknown ids fail here
+            assert cited and all(s.url.startswith(("https://", "http://")) for s in cited), f"{k.code} {part}: cite the source"
 
 
 @pytest.mark.parametrize(("code", "part", "value", "expected", "band"), [

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import rules
-from ..display import band_style
+from ..display import band_style, value_text
 from .charts import Figure, chart_png, plot_coverage, plot_heatmap, plot_progress, plot_radar, plot_ranking
 from .load import bundled_inputs
 from .model import Comparison, compare, years_text
@@ -135,7 +135,7 @@ class ComparisonReport:
                     row.append(("–", ""))
                     continue
                 band = grid.band[i, j] if grid.scored[i, j] else "not scored"
-                row.append((f"{value_text(grid.value[i, j], unit)} · {band}", band_style(band)))
+                row.append((f"{value_text(grid.value[i, j], unit, digits=4)} · {band}", band_style(band)))
             rows.append(row)
         empty = "No data point is reported by two or more cities: the cities have nothing in common to compare."
         return Table(["KPI", "Data point", *(grid.labels[i] for i in columns)], rows,
@@ -211,13 +211,6 @@ class ComparisonReport:
         if summary.empty:
             return HTMLBlock("")
         return render_block("progress", table=table_of(summary.reset_index(), band_column=None))
-
-
-def value_text(value: float) -> str:
-    """A figure as a reader writes it: 118 000 rather than 1.18e+05, 4 significant digits below 10 000."""
-    if abs(value) >= 10_000:
-        return f"{value:,.0f}".replace(",", "\u202f")
-    return f"{value:.4g}"
 
 
 def _sentence(text: str) -> HTMLBlock:
