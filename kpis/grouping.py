@@ -42,13 +42,42 @@ def _sdg_sort(key: str) -> tuple:
 
 
 def scoring_meta(targets: Targets) -> ScoringMeta:
+    """The per-point table and the membership matrices for one target set (cached per `Targets` object)."""
     hit = _META_CACHE.get(id(targets))
     if hit is not None and hit[0] is targets:
         return hit[1]
-    lib = library()
-    pts = points_table().copy()
-    kpi_list = list(lib)
+    kpi_list = list(library())
     by_code = {k.code: (i, k) for i, k in enumerate(kpi_list)}
+    pts = _points_with_targets(targets)
+    kpi_idx = pts["code"].map(lambda c: by_code[c][0]).to_numpy()
+    for col in ("name", "dimension", "sub_dimension", "category", "tier"):
+        pts[col] = [getattr(by_code[c][1], col) for c in pts["code"]]
+    pts["sdg"] = [", ".join(by_code[c][1].sdg) for c in pts["code"]]
+    kpis = pd.DataFrame({col: [getattr(k, col) for k in kpi_list]
+                         for col in ("code", "tier", "dimension", "sub_dimension", "category")})
+    groups, kpi_member = _hierarchy_membership(kpis)
+    sdg_groups, sdg_kpi_member = _sdg_membership(kpi_list)
+    point_kpi = np.zeros((len(pts), len(kpis)))
+    point_kpi[np.arange(len(pts)), kpi_idx] = 1.0
+    meta = ScoringMeta(
+        points=pts,
+        kpi_of_point=kpi_idx,
+        kpis=kpis,
+        groups=groups,
+        member=kpi_member[kpi_idx],
+        kpi_member=kpi_member,
+        sdg_groups=sdg_groups,
+        sdg_member=sdg_kpi_member[kpi_idx],
+        sdg_kpi_member=sdg_kpi_member,
+        point_kpi=point_kpi,
+    )
+    _META_CACHE[id(targets)] = (targets, meta)
+    return meta
+
+
+def _points_with_targets(targets: Targets) -> pd.DataFrame:
+    """Every data point with the target it is scored against (or why none), its basis and any reference figure."""
+    pts = points_table().copy()
     tgt, src, nob, basis, reference = [], [], [], [], []
     for row in pts.itertuples():
         t = targets.for_point(row.code, row.part)
@@ -77,80 +106,51 @@ def scoring_meta(targets: Targets) -> ScoringMeta:
     pts["reference"] = reference
     pts["is_context"] = (pts["context"] != "") & targets.is_default
     pts["scoring_direction"] = np.where(pts["kind"] == "yes_no", "higher", pts["direction"])
-    kpi_idx = pts["code"].map(lambda c: by_code[c][0]).to_numpy()
-    for col in ("name", "dimension", "sub_dimension", "category", "tier"):
-        pts[col] = [getattr(by_code[c][1], col) for c in pts["code"]]
-    pts["sdg"] = [", ".join(by_code[c][1].sdg) for c in pts["code"]]
+    return pts
 
-    kpis = pd.DataFrame(
-        {
-            "code": [k.code for k in kpi_list],
-            "tier": [k.tier for k in kpi_list],
-            "dimension": [k.dimension for k in kpi_list],
-            "sub_dimension": [k.sub_dimension for k in kpi_list],
-            "category": [k.category for k in kpi_list],
-        }
-    )
+
+LEVEL_KEYS = (  # categories, then sub-dimensions, then dimensions, then overall; each in catalogue order
+    ("category", ("dimension", "sub_dimension", "category")),
+    ("sub_dimension", ("dimension", "sub_dimension")),
+    ("dimension", ("dimension",)),
+    ("overall", ()),
+)
+
+
+def _hierarchy_membership(kpis: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The summary groups of every level and the (KPI × group) membership matrix."""
     groups: list[dict] = []
-    keys: list[tuple] = []
-    # categories, then sub-dimensions, then dimensions, then overall; each in catalogue order
-    for level, cols in (
-        ("category", ("dimension", "sub_dimension", "category")),
-        ("sub_dimension", ("dimension", "sub_dimension")),
-        ("dimension", ("dimension",)),
-        ("overall", ()),
-    ):
-        seen: dict[tuple, int] = {}
-        for rec in kpis.itertuples():
-            key = tuple(getattr(rec, c) for c in cols)
-            if key not in seen:
-                seen[key] = len(groups)
+    index: dict[tuple[str, tuple], int] = {}
+    records = kpis.to_dict("records")
+    for level, cols in LEVEL_KEYS:
+        for rec in records:
+            key = tuple(rec[c] for c in cols)
+            if (level, key) not in index:
+                index[(level, key)] = len(groups)
                 full = dict(zip(cols, key, strict=True))
-                groups.append(
-                    {
-                        "level": level,
-                        "dimension": full.get("dimension", ""),
-                        "sub_dimension": full.get("sub_dimension", ""),
-                        "category": full.get("category", ""),
-                        "group": key[-1] if key else "Overall",
-                    }
-                )
-        keys.append((level, cols, seen))
-    kpi_member = np.zeros((len(kpis), len(groups)))
-    for _level, cols, seen in keys:
-        for i, rec in enumerate(kpis.itertuples()):
-            kpi_member[i, seen[tuple(getattr(rec, c) for c in cols)]] = 1.0
-    member = kpi_member[kpi_idx]
+                groups.append({"level": level, "dimension": full.get("dimension", ""),
+                               "sub_dimension": full.get("sub_dimension", ""), "category": full.get("category", ""),
+                               "group": key[-1] if key else "Overall"})
+    member = np.zeros((len(kpis), len(groups)))
+    for i, rec in enumerate(records):
+        for level, cols in LEVEL_KEYS:
+            member[i, index[(level, tuple(rec[c] for c in cols))]] = 1.0
+    return pd.DataFrame(groups), member
 
-    sdg_keys: set[tuple[str, str]] = set()
-    per_kpi: list[set[str]] = []
+
+def _sdg_membership(kpi_list: list) -> tuple[pd.DataFrame, np.ndarray]:
+    """SDG goals and targets (an indicator counts for its target and goal) and the (KPI × SDG group) matrix."""
+    per_kpi: list[set[tuple[str, str]]] = []
     for k in kpi_list:
-        mine: set[str] = set()
+        mine: set[tuple[str, str]] = set()
         for ref in k.sdg:
             goal, target = _sdg_keys(ref)
-            mine |= {f"goal:{goal}", f"target:{target}"}
+            mine |= {("goal", goal), ("target", target)}
         per_kpi.append(mine)
-        sdg_keys |= {(m.split(":", 1)[0], m.split(":", 1)[1]) for m in mine}
-    ordered = sorted(sdg_keys, key=lambda lk: (lk[0] != "goal", _sdg_sort(lk[1])))
-    sdg_groups = pd.DataFrame(ordered, columns=["level", "sdg"])
-    col_of = {f"{lv}:{s}": j for j, (lv, s) in enumerate(ordered)}
-    sdg_kpi_member = np.zeros((len(kpis), len(ordered)))
+    ordered = sorted(set().union(*per_kpi), key=lambda lk: (lk[0] != "goal", _sdg_sort(lk[1])))
+    col_of = {key: j for j, key in enumerate(ordered)}
+    member = np.zeros((len(kpi_list), len(ordered)))
     for i, mine in enumerate(per_kpi):
-        for m in mine:
-            sdg_kpi_member[i, col_of[m]] = 1.0
-    point_kpi = np.zeros((len(pts), len(kpis)))
-    point_kpi[np.arange(len(pts)), kpi_idx] = 1.0
-    meta = ScoringMeta(
-        points=pts,
-        kpi_of_point=kpi_idx,
-        kpis=kpis,
-        groups=pd.DataFrame(groups),
-        member=member,
-        kpi_member=kpi_member,
-        sdg_groups=sdg_groups,
-        sdg_member=sdg_kpi_member[kpi_idx],
-        sdg_kpi_member=sdg_kpi_member,
-        point_kpi=point_kpi,
-    )
-    _META_CACHE[id(targets)] = (targets, meta)
-    return meta
+        for key in mine:
+            member[i, col_of[key]] = 1.0
+    return pd.DataFrame(ordered, columns=["level", "sdg"]), member

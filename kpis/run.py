@@ -14,8 +14,9 @@ import json
 import multiprocessing
 import os
 import sys
+import tempfile
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -225,17 +226,37 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
         f"|pdf={pdf}|{decimal_separator}".encode()
     ).hexdigest()
     wanted = ["report.html"] + (["report.pdf"] if pdf else [])
-    if not force and previous and run.fingerprint in previous:
-        city_dir, old = previous[run.fingerprint]
-        if str(city_dir) not in taken and all((city_dir / w).exists() for w in wanted):
-            taken.add(str(city_dir))
-            run.city, run.year = old.get("city", ""), old.get("year")
-            run.slug, run.out_dir = city_dir.parent.name, str(city_dir)
-            run.status, run.reason = "skipped", "inputs and code unchanged since the last run (use --force to redo)"
-            run.outputs = old.get("outputs", [])
-            return run, None, ""
-    from .problems import SubmissionError  # start-up: see above, only for a city that is read
-    from .scoring import score
+    if not force and _skip_as_before(run, previous or {}, taken, wanted):
+        return run, None, ""
+    sub = _read_into_place(run, path, out, taken, t0)
+    if sub is None or (not force and _unchanged(run, Path(run.out_dir), wanted)):
+        return run, None, ""
+    if will_render is not None:
+        will_render()
+    _score_and_save(run, sub, targets)
+    params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else "",
+              "decimal_separator": decimal_separator}
+    return run, params, f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
+
+
+def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken: set[str], wanted: list[str]) -> bool:
+    """A finished report with this fingerprint is on disk: skip the city without reading its file again."""
+    if run.fingerprint not in previous:
+        return False
+    city_dir, old = previous[run.fingerprint]
+    if str(city_dir) in taken or not all((city_dir / w).exists() for w in wanted):
+        return False
+    taken.add(str(city_dir))
+    run.city, run.year = old.get("city", ""), old.get("year")
+    run.slug, run.out_dir = city_dir.parent.name, str(city_dir)
+    run.status, run.reason = "skipped", "inputs and code unchanged since the last run (use --force to redo)"
+    run.outputs = old.get("outputs", [])
+    return True
+
+
+def _read_into_place(run: CityRun, path: Path, out: Path, taken: set[str], t0: float):
+    """Read and check the submission and give the city its folder; None (with the reason on `run`) when unusable."""
+    from .problems import SubmissionError  # start-up: see _prepare, only for a city that is read
     from .validation import read_submission
 
     try:
@@ -246,7 +267,7 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
         run.status = "invalid"
         run.reason = f"{len(errors)} error(s) in the submission; run `ssc validate {path.name}` for the full list"
         run.problems = [str(p) for p in errors[:50]]
-        return run, None, ""
+        return None
     run.timings["validate_s"] = round(time.perf_counter() - t0, 3)
     run.city, run.year = sub.profile.city, sub.profile.year
     run.slug = slugify(sub.profile.city)
@@ -257,32 +278,47 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
     if run.out_dir in taken:
         run.status = "invalid"
         run.reason = f"{run.city} {run.year} appears twice in this batch; keep one submission per city and year"
-        return run, None, ""
+        return None
     taken.add(run.out_dir)
+    return sub
+
+
+def _unchanged(run: CityRun, city_dir: Path, wanted: list[str]) -> bool:
+    """The city's own manifest says its report was made from the same inputs, code and options."""
     manifest = city_dir / "manifest.json"
-    if not force and manifest.exists():
-        try:
-            old = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = {}
-        if old.get("status") in {"ok", "skipped"} and old.get("fingerprint") == run.fingerprint and all(
-            (city_dir / w).exists() for w in wanted
-        ):
-            run.status, run.reason = "skipped", "inputs and code unchanged since the last run (use --force to redo)"
-            run.outputs = old.get("outputs", [])
-            return run, None, ""
-    if will_render is not None:
-        will_render()
+    if not manifest.exists():
+        return False
+    try:
+        old = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if old.get("status") in {"ok", "skipped"} and old.get("fingerprint") == run.fingerprint and all(
+        (city_dir / w).exists() for w in wanted
+    ):
+        run.status, run.reason = "skipped", "inputs and code unchanged since the last run (use --force to redo)"
+        run.outputs = old.get("outputs", [])
+        return True
+    return False
+
+
+def _score_and_save(run: CityRun, sub, targets) -> None:
+    """Score the city and write results.xlsx through a fresh temporary file of its own (never a fixed name a link
+    could be planted at)."""
+    from .scoring import score  # start-up: see _prepare
+
     t1 = time.perf_counter()
     results = score(sub, targets=targets)
+    city_dir = Path(run.out_dir)
     city_dir.mkdir(parents=True, exist_ok=True)
-    tmp = city_dir / ".results.xlsx.part"
-    results.to_excel(tmp)
-    os.replace(tmp, city_dir / "results.xlsx")
+    fd, tmp = tempfile.mkstemp(dir=city_dir, prefix=".results.", suffix=".xlsx.part")
+    os.close(fd)
+    try:
+        results.to_excel(tmp)
+        os.replace(tmp, city_dir / "results.xlsx")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     run.timings["score_s"] = round(time.perf_counter() - t1, 3)
-    params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else "",
-              "decimal_separator": decimal_separator}
-    return run, params, f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
 
 
 def assess(
@@ -348,18 +384,22 @@ def assess(
     finally:
         if own_pool and executor is not None:
             _stop_pool(executor, kill=timed_out)
-    result = BatchResult(runs, out)
+    return _finish(BatchResult(runs, out), pdf)
+
+
+def _finish(result: BatchResult, pdf: bool) -> BatchResult:
+    """Print the PDFs (when asked) and write every city's manifest and the batch manifest."""
+    runs = result.runs
     if pdf:
         # Playwright's sync API refuses to run where an asyncio loop is running (JupyterLab, or a caller's own
         # Playwright session), so the browser is driven from a thread of its own
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=1) as printer:
             result.pdf_message = printer.submit(_print_pdfs, [r for r in runs if r.status == "ok"]).result()
     for run in runs:
         if run.out_dir and run.status in {"ok", "failed"}:
             _write_manifest(Path(run.out_dir) / "manifest.json", run)
-    _write_manifest(out / "manifest.json", {"package_version": __version__, "cities": [asdict(r) for r in runs]})
+    _write_manifest(Path(result.out) / "manifest.json",
+                    {"package_version": __version__, "cities": [asdict(r) for r in runs]})
     return result
 
 

@@ -69,11 +69,7 @@ def cities(n: int = 10, seed: int = 0, years: int = 1, start_year: int = START_Y
     typical = np.array([TYPICAL.get(u, 50.0) for u in pts["unit"]])
     base_rate = np.array([REPORT_RATE[tiers[c]] for c in pts["code"]])
 
-    # city profiles
-    population = np.round(np.exp(rng.normal(np.log(350_000), 1.1, n))).clip(20_000, 15_000_000).astype(int)
-    region = rng.choice(REGIONS, n)
-    area = np.round(population / np.exp(rng.normal(np.log(2500), 0.6, n)), 1)
-    households = np.round(population / rng.uniform(2.0, 3.5, n)).astype(int)
+    population, region, area, households = _city_profiles(rng, n)
     quality = rng.normal(0, 1, n)  # latent performance of each city
     diligence = rng.beta(8, 2, n) / 0.8  # how completely a city reports (1 = average)
     difficulty = rng.normal(0, 0.6, P)  # some targets are harder to reach everywhere
@@ -106,6 +102,15 @@ def cities(n: int = 10, seed: int = 0, years: int = 1, start_year: int = START_Y
     cols = ["city", "country", "region", "population", "area_km2", "households", "year", "invented", "code", "part",
             "numerator_value", "denominator_value", "final_value", "value", "reported", "data_quality", "data_origin"]
     return out[cols]
+
+
+def _city_profiles(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Population (log-normal around 350 000), UN region, area and households of `n` invented cities."""
+    population = np.round(np.exp(rng.normal(np.log(350_000), 1.1, n))).clip(20_000, 15_000_000).astype(int)
+    region = rng.choice(REGIONS, n)
+    area = np.round(population / np.exp(rng.normal(np.log(2500), 0.6, n)), 1)
+    households = np.round(population / rng.uniform(2.0, 3.5, n)).astype(int)
+    return population, region, area, households
 
 
 def _composites(val: np.ndarray, pts: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:

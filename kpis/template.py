@@ -10,6 +10,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
@@ -334,17 +335,30 @@ def _profile(ws, prof: Mapping[str, object]) -> None:
     _protect(ws)
 
 
-def _data(ws, values: Mapping[tuple[str, str], Mapping[str, object]]) -> None:
-    _header(ws, [c.header for c in DATA_COLUMNS], [c.width for c in DATA_COLUMNS])
-    for i, col in enumerate(DATA_COLUMNS, start=1):
-        if col.editable:
-            ws.cell(HEADER_ROW, i).comment = Comment(_COLUMN_HELP[col.key], "ssc-kpis")
-    letters = {c.key: column_letter(c.key) for c in DATA_COLUMNS}
-    validations: dict[tuple, DataValidation] = {}
+class _DataValidations:
+    """The Data sheet's drop-downs and number rules, one `DataValidation` per distinct rule (a workbook with one
+    rule per cell opens slowly)."""
 
-    def rule(kind: str, lo: float | None, hi: float | None, message: str) -> DataValidation:
+    def __init__(self, ws: Any):
+        self.ws = ws
+        self.rules: dict[tuple, DataValidation] = {}
+        n_quality, n_origin = len(DATA_QUALITY_LEVELS) + 1, len(DATA_ORIGINS) + 1  # OOXML formulas carry no '='
+        lists = quote_sheetname(SHEET_LISTS)
+        self.quality = DataValidation(type="list", formula1=f"{lists}!$A$2:$A${n_quality}", allow_blank=True)
+        self.quality.showErrorMessage = True
+        self.quality.error = "Choose one of the six U4SSC data-quality levels from the list."
+        self.origin = DataValidation(type="list", formula1=f"{lists}!$B$2:$B${n_origin}", allow_blank=True)
+        self.origin.showErrorMessage, self.origin.errorStyle = True, "warning"
+        self.origin.error = "Not one of the suggested origins; keep it if it describes the source better."
+        self.answer = DataValidation(type="list", formula1='"Yes,No,Partial"', allow_blank=True)
+        self.answer.showErrorMessage, self.answer.errorStyle = True, "warning"
+        self.answer.error = "Type Yes, No or Partial (or the % of criteria met)."
+        for dv in (self.quality, self.origin, self.answer):
+            ws.add_data_validation(dv)
+
+    def number(self, kind: str, lo: float | None, hi: float | None, message: str) -> DataValidation:
         key = (kind, lo, hi)
-        if key not in validations:
+        if key not in self.rules:
             if lo is not None and hi is not None:
                 dv = DataValidation(type=kind, operator="between", formula1=f"{lo:g}", formula2=f"{hi:g}")
             elif lo is not None:
@@ -354,53 +368,59 @@ def _data(ws, values: Mapping[tuple[str, str], Mapping[str, object]]) -> None:
             else:
                 dv = DataValidation(type=kind, operator="between", formula1="-1E+300", formula2="1E+300")
             dv.allow_blank, dv.showErrorMessage, dv.errorTitle, dv.error = True, True, "Not accepted", message
-            ws.add_data_validation(dv)
-            validations[key] = dv
-        return validations[key]
+            self.ws.add_data_validation(dv)
+            self.rules[key] = dv
+        return self.rules[key]
 
-    n_quality, n_origin = len(DATA_QUALITY_LEVELS) + 1, len(DATA_ORIGINS) + 1  # OOXML formulas carry no '='
-    lists = quote_sheetname(SHEET_LISTS)
-    quality = DataValidation(type="list", formula1=f"{lists}!$A$2:$A${n_quality}", allow_blank=True)
-    quality.showErrorMessage, quality.error = True, "Choose one of the six U4SSC data-quality levels from the list."
-    origin = DataValidation(type="list", formula1=f"{lists}!$B$2:$B${n_origin}", allow_blank=True)
-    origin.showErrorMessage, origin.errorStyle = True, "warning"
-    origin.error = "Not one of the suggested origins; keep it if it describes the source better."
-    for dv in (quality, origin):
-        ws.add_data_validation(dv)
 
-    for row, point in enumerate(data_points(), start=HEADER_ROW + 1):
-        filled = values.get((point["code"], point["part"]), {})
-        for i, col in enumerate(DATA_COLUMNS, start=1):
-            cell = ws.cell(row, i)
-            if col.editable:
-                _safe_text(cell, filled.get(col.key))
-                cell.fill, cell.protection = INPUT_FILL, UNLOCKED
-            elif col.key != "reported":
-                _safe_text(cell, point[col.key] or None)
-            if col.key in ("definition", "numerator_label", "denominator_label", "name"):
-                cell.alignment = WRAP
-        h, k, m = letters["numerator_value"], letters["denominator_value"], letters["final_value"]
-        inputs = f"COUNT({h}{row},{k}{row})=2" if point["denominator"] else f"COUNT({h}{row})=1"
-        ws[f"{letters['reported']}{row}"] = f'=IF(OR({inputs},COUNT({m}{row})=1),"YES","NR")'
-        for which in ("numerator", "denominator"):
-            spec = point[f"{which}_spec"]
-            cell = f"{letters[which + '_value']}{row}"
-            if spec is None:
-                continue
-            if point["kind"] == "yes_no":
-                dv = rule("whole", 0, point["n_criteria"],
-                          f"Type how many of the {point['n_criteria']} criteria are met (a whole number).")
-            else:
-                dv = rule("whole" if spec.integer else "decimal", spec.min, spec.max,
-                          _range_text(spec.min, spec.max, spec.integer))
-            dv.add(cell)
-        lo, hi = point["value_range"]
-        rule("decimal", lo, hi, _range_text(lo, hi, False)).add(f"{m}{row}")
-        quality.add(f"{letters['data_quality']}{row}")
-        origin.add(f"{letters['data_origin']}{row}")
+def _data(ws: Any, values: Mapping[tuple[str, str], Mapping[str, object]]) -> None:
+    _header(ws, [c.header for c in DATA_COLUMNS], [c.width for c in DATA_COLUMNS])
+    for i, col in enumerate(DATA_COLUMNS, start=1):
+        if col.editable:
+            ws.cell(HEADER_ROW, i).comment = Comment(_COLUMN_HELP[col.key], "ssc-kpis")
+    letters = {c.key: column_letter(c.key) for c in DATA_COLUMNS}
+    checks = _DataValidations(ws)
+    points = data_points()
+    for row, point in enumerate(points, start=HEADER_ROW + 1):
+        _data_row(ws, row, point, values.get((point["code"], point["part"]), {}), letters, checks)
     ws.freeze_panes = f"{letters['name']}{HEADER_ROW + 1}"
-    ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(DATA_COLUMNS))}{HEADER_ROW + len(data_points())}"
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(DATA_COLUMNS))}{HEADER_ROW + len(points)}"
     _protect(ws)
+
+
+def _data_row(ws: Any, row: int, point: dict, filled: Mapping[str, object], letters: dict[str, str],
+              checks: _DataValidations) -> None:
+    """One data point's row: its cells, the 'reported' formula and the validation of each input cell."""
+    for i, col in enumerate(DATA_COLUMNS, start=1):
+        cell = ws.cell(row, i)
+        if col.editable:
+            _safe_text(cell, filled.get(col.key))
+            cell.fill, cell.protection = INPUT_FILL, UNLOCKED
+        elif col.key != "reported":
+            _safe_text(cell, point[col.key] or None)
+        if col.key in ("definition", "numerator_label", "denominator_label", "name"):
+            cell.alignment = WRAP
+    h, k, m = letters["numerator_value"], letters["denominator_value"], letters["final_value"]
+    inputs = f"COUNT({h}{row},{k}{row})=2" if point["denominator"] else f"COUNT({h}{row})=1"
+    ws[f"{letters['reported']}{row}"] = f'=IF(OR({inputs},COUNT({m}{row})=1),"YES","NR")'
+    for which in ("numerator", "denominator"):
+        spec = point[f"{which}_spec"]
+        if spec is None:
+            continue
+        if point["kind"] == "yes_no":
+            dv = checks.number("whole", 0, point["n_criteria"],
+                               f"Type how many of the {point['n_criteria']} criteria are met (a whole number).")
+        else:
+            dv = checks.number("whole" if spec.integer else "decimal", spec.min, spec.max,
+                               _range_text(spec.min, spec.max, spec.integer))
+        dv.add(f"{letters[which + '_value']}{row}")
+    if point["kind"] == "yes_no":  # the answer itself may be typed: Yes, No, Partial
+        checks.answer.add(f"{m}{row}")
+    else:
+        lo, hi = point["value_range"]
+        checks.number("decimal", lo, hi, _range_text(lo, hi, False)).add(f"{m}{row}")
+    checks.quality.add(f"{letters['data_quality']}{row}")
+    checks.origin.add(f"{letters['data_origin']}{row}")
 
 
 def _range_text(lo: float | None, hi: float | None, integer: bool) -> str:

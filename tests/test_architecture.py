@@ -28,7 +28,7 @@ STAGES: list[list[str]] = [
     ["template", "limits", "problems"],  # the workbook the cities fill in; caps; problem records
     ["intake"],  # reading files
     ["validation", "validation_report"],  # checking them; what `ssc validate` shows
-    ["results", "scoring"],  # the Results object and its formats; the scoring engine
+    ["results", "grid", "scoring"],  # the Results object and its formats; the scoring engine
     ["synthetic", "knowledge", "recommendation", "narrative"],  # invented cities; the knowledge base; recommendations
     ["charts", "report", "audit"],  # the city report's sections
     ["engine", "render", "run"],  # notebooks, HTML/PDF, the batch

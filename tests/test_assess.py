@@ -151,7 +151,9 @@ def test_notebooks_run_as_they_are(name, tmp_path):
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
-    assert sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})) >= 3
+    charts = sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+    # the bundled cities share too few data points for a ranking or a progress chart: those become sentences
+    assert charts >= (3 if name == "city_assessment.ipynb" else 2)
 
 
 def test_a_city_that_runs_too_long_is_stopped_and_the_batch_goes_on(tmp_path):

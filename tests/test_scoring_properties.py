@@ -13,11 +13,12 @@ from kpis.library import load_targets, points_table
 from kpis.rules import achievement, band_index
 from kpis.scoring import score_frame
 
-POINTS = points_table()[["code", "part", "direction"]]
+POINTS = points_table()[["code", "part", "direction", "context"]]
 TARGETS = load_targets()
 SCORABLE = [
     i for i, r in enumerate(POINTS.itertuples())
-    if r.direction in ("higher", "lower") and (t := TARGETS.for_point(r.code, r.part)) is not None and t.target
+    if r.direction in ("higher", "lower") and not r.context  # context indicators are shown, never scored
+    and (t := TARGETS.for_point(r.code, r.part)) is not None and t.target
 ]
 
 values = st.floats(min_value=0, max_value=1e7, allow_nan=False)
