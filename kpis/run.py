@@ -8,7 +8,6 @@ notebook (papermill, on a kernel reused per worker) and nbconvert. The runner ta
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import multiprocessing
@@ -23,77 +22,12 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UserError
+from .parameters import check_parameters, code_fingerprint, notebook_parameters
 from .paths import atomic_write, bundled, demo_city, sha256_file, slugify
 from .render import PdfUnavailable
+from .worker import failure_reason, render_city, start_now, warm_worker
 
 NOTEBOOK = "city_assessment.ipynb"
-KERNEL = "python3"
-def code_fingerprint() -> str:
-    """Hash of everything that shapes a report: the package's code and data, the notebook and the templates."""
-    h = hashlib.sha256(__version__.encode())
-    roots = [Path(__file__).resolve().parent, bundled("notebooks"), bundled("templates")]
-    for root in roots:
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".ipynb", ".j2",
-                                                                                  ".css", ".json"}):
-            if "__pycache__" in path.parts:
-                continue
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-# ---------------------------------------------------------------- parameters
-
-
-def notebook_parameters(notebook: Path) -> dict[str, object]:
-    """Names and literal defaults of the notebook's `parameters` cell (the cell papermill injects after).
-
-    Read with `ast` rather than papermill.inspect_notebook, which costs ~2 s of imports on every run.
-    """
-    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
-    cells = [c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(cells) != 1:
-        raise ValueError(f"{Path(notebook).name} needs exactly one cell tagged 'parameters'")
-    source = cells[0]["source"]
-    tree = ast.parse("".join(source) if isinstance(source, list) else source)
-    params: dict[str, object] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    params[target.id] = ast.literal_eval(node.value) if node.value is not None else None
-    return params
-
-
-def _plain(value: object, name: str) -> None:
-    if value is None or isinstance(value, (str, bool, int)):
-        return
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"parameter {name!r} is not a finite number")
-        return
-    if isinstance(value, list):
-        for item in value:
-            _plain(item, name)
-        return
-    raise TypeError(f"parameter {name!r} must be a plain string, number, boolean or list of those, "
-                    f"not {type(value).__name__}")
-
-
-def check_parameters(params: dict[str, object], allowed: dict[str, object]) -> dict[str, object]:
-    """Only names the parameters cell declares, only plain JSON values: papermill writes names into code as they
-    are, so a name must never come from a submission."""
-    for name, value in params.items():
-        if not (isinstance(name, str) and name.isidentifier() and name in allowed):
-            raise ValueError(f"parameter {name!r} is not declared in the notebook's parameters cell")
-        _plain(value, name)
-    return json.loads(json.dumps(params))
-
-
-# ---------------------------------------------------------------- one city
-
-
 @dataclass
 class CityRun:
     """What happened to one input: kept in manifest.json beside the report and in the batch manifest."""
@@ -113,60 +47,6 @@ class CityRun:
     target_set: str = ""
     catalogue_version: str = ""
     package_version: str = __version__
-
-
-def warm_worker() -> None:
-    """Pool initializer: register the engine, warm nbconvert and start this worker's kernel with the report's
-    imports done, all while the main process is still validating and scoring."""
-    # start-up: papermill, nbconvert and the kernel machinery load in the workers only, never in a skipped re-run
-    from . import engine
-    from .render import warm_exporter
-
-    engine.register()
-    warm_exporter()
-    try:
-        engine.prewarm(KERNEL)
-    except Exception:  # noqa: BLE001 - a kernel that fails to warm is started again, and reported, by the real run
-        engine._shutdown()
-
-
-def _spawned() -> None:
-    """Does nothing: submitting it makes the pool start its workers (and their warm-up) right away."""
-
-
-def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float) -> dict[str, float]:
-    """Worker: run the notebook with papermill on a reused kernel, then write report.html. Runs in a pool process."""
-    # start-up: as in warm_worker, the notebook machinery loads in the workers only
-    import nbformat
-    import papermill
-
-    from . import engine  # start-up: see above
-    from .render import notebook_to_html
-
-    engine.register()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    # no output path: papermill would rewrite the whole notebook at every cell's start and end (80 writes of a
-    # growing file); the executed notebook is written once, atomically, below
-    nb = papermill.execute_notebook(
-        notebook, None, parameters=params, engine_name=engine.ENGINE_NAME, kernel_name=KERNEL,
-        progress_bar=False, execution_timeout=timeout, start_timeout=min(120, timeout), log_output=False,
-    )
-    atomic_write(out / "report.ipynb", nbformat.writes(nb))
-    t1 = time.perf_counter()
-    atomic_write(out / "report.html", notebook_to_html(nb, title))
-    t2 = time.perf_counter()
-    return {"notebook_s": round(t1 - t0, 3), "html_s": round(t2 - t1, 3)}
-
-
-def _failure_reason(exc: BaseException) -> str:
-    name = type(exc).__name__
-    if name == "PapermillExecutionError":
-        cell = getattr(exc, "exec_count", None)
-        return f"the report notebook failed in cell {cell}: {getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}"
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{name}: {first}"[:500]
 
 
 # ---------------------------------------------------------------- the batch
@@ -340,12 +220,7 @@ def assess(
     `notebook`: a custom report notebook with the same parameters cell (default: the bundled one);
     `decimal_separator`: "." or "," for the numbers in the reports.
     """
-    if decimal_separator not in {".", ","}:
-        raise UserError(f"decimal separator {decimal_separator!r}: use '.' or ','")
-    files = [Path(f) for f in files] if files else [demo_city()]
-    missing = [f for f in files if not f.is_file()]
-    if len(missing) == len(files):  # nothing to assess: say so at once, before any import, pool or kernel
-        raise UserError("; ".join(_not_a_file(f) for f in missing))
+    files = _checked_inputs(files, decimal_separator)
     from .library import load_targets  # start-up: missing inputs are refused before the catalogue loads
 
     own_pool = executor is None
@@ -375,7 +250,7 @@ def assess(
                 run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken,
                                               decimal_separator, previous, partial(will_render, len(files) - i))
             except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
-                run = CityRun(input=str(path), status="invalid", reason=_failure_reason(exc))
+                run = CityRun(input=str(path), status="invalid", reason=failure_reason(exc))
                 params, title = None, ""
             runs.append(run)
             if params is not None:
@@ -403,6 +278,18 @@ def _finish(result: BatchResult, pdf: bool) -> BatchResult:
     return result
 
 
+def _checked_inputs(files: list[Path] | None, decimal_separator: str) -> list[Path]:
+    """The input paths (the demo city when none); a bad option or nothing to assess is refused at once, before
+    any import, pool or kernel."""
+    if decimal_separator not in {".", ","}:
+        raise UserError(f"decimal separator {decimal_separator!r}: use '.' or ','")
+    paths = [Path(f) for f in files] if files else [demo_city()]
+    missing = [f for f in paths if not f.is_file()]
+    if len(missing) == len(paths):
+        raise UserError("; ".join(_not_a_file(f) for f in missing))
+    return paths
+
+
 def _not_a_file(path: Path) -> str:
     if path.is_dir():
         return f"{path}: is a folder, not a submission file; give the .xlsx or .csv files in it"
@@ -417,7 +304,7 @@ def _start_pool(jobs: int | None, cities: int) -> ProcessPoolExecutor:
     executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
                                    mp_context=multiprocessing.get_context("spawn"))
     for _ in range(workers):
-        executor.submit(_spawned)
+        executor.submit(start_now)
     return executor
 
 
@@ -452,7 +339,7 @@ def _render_all(todo, notebook: Path, timeout: float, executor: Executor | None,
                     run.status = "ok"
                     run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
                 except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
-                    run.status, run.reason = "failed", _failure_reason(exc)
+                    run.status, run.reason = "failed", failure_reason(exc)
                 if bar is not None:
                     bar.update(1)
         for fut in pending:

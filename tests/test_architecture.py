@@ -31,7 +31,7 @@ STAGES: list[list[str]] = [
     ["results", "grid", "scoring"],  # the Results object and its formats; the scoring engine
     ["synthetic", "knowledge", "recommendation", "narrative"],  # invented cities; the knowledge base; recommendations
     ["charts", "report", "audit"],  # the city report's sections
-    ["engine", "render", "run"],  # notebooks, HTML/PDF, the batch
+    ["engine", "render", "parameters", "worker", "run"],  # notebooks, HTML/PDF, the batch
     ["comparison"],  # many cities and years
     ["cli", "__init__"],  # the command line and the public names
 ]
@@ -213,3 +213,22 @@ def test_public_names_stay_what_they_are_after_every_module_is_imported():
             continue
         value = getattr(kpis, name)
         assert not isinstance(value, type(kpis)), f"kpis.{name} is a module, not the public {name}"
+
+
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 60
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_modules_and_functions_stay_short(path):
+    """No module over ~500 lines and no function over ~60 without a reason at its top ("Long because ...")."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    assert len(lines) <= MAX_MODULE_LINES or "Long because" in "\n".join(lines[:15]), \
+        f"{path.name} has {len(lines)} lines; split it into modules with one job each"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            length = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+            doc = ast.get_docstring(node) or ""
+            assert length <= MAX_FUNCTION_LINES or "Long because" in doc, \
+                f"{path.name}:{node.lineno} {node.name} has {length} lines; make it named steps"

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from kpis.paths import atomic_write, bundled
-from kpis.run import check_parameters, notebook_parameters, slugify
+from kpis.parameters import check_parameters, notebook_parameters
+from kpis.paths import atomic_write, bundled, slugify
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from ..export import neutralise_frame
+from ..parameters import check_parameters, notebook_parameters
 from ..paths import atomic_write, bundled
 from ..render import notebook_to_html
-from ..run import check_parameters, notebook_parameters
 from .load import bundled_inputs
 from .model import Comparison, check_peer_group, compare, years_text
 from .rank import Ranking

@@ -1,0 +1,79 @@
+"""The notebooks' parameters: read from the parameters cell with `ast` (papermill's own inspection costs ~2 s of
+imports per run), checked against it and against plain JSON types, and the fingerprint of everything that shapes a
+report (a re-run with the same fingerprint is skipped)."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from pathlib import Path
+
+from . import __version__
+from .paths import bundled
+
+
+def code_fingerprint() -> str:
+    """Hash of everything that shapes a report: the package's code and data, the notebook and the templates."""
+    h = hashlib.sha256(__version__.encode())
+    roots = [Path(__file__).resolve().parent, bundled("notebooks"), bundled("templates")]
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".ipynb", ".j2",
+                                                                                  ".css", ".json"}):
+            if "__pycache__" in path.parts:
+                continue
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def notebook_parameters(notebook: Path) -> dict[str, object]:
+    """Names and literal defaults of the notebook's `parameters` cell (the cell papermill injects after).
+
+    Read with `ast` rather than papermill.inspect_notebook, which costs ~2 s of imports on every run.
+    """
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    cells = [c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{Path(notebook).name} needs exactly one cell tagged 'parameters'")
+    source = cells[0]["source"]
+    tree = ast.parse("".join(source) if isinstance(source, list) else source)
+    params: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    params[target.id] = ast.literal_eval(node.value) if node.value is not None else None
+    return params
+
+
+def _plain(value: object, name: str) -> None:
+    if value is None or isinstance(value, (str, bool, int)):
+        return
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"parameter {name!r} is not a finite number")
+        return
+    if isinstance(value, list):
+        for item in value:
+            _plain(item, name)
+        return
+    raise TypeError(f"parameter {name!r} must be a plain string, number, boolean or list of those, "
+                    f"not {type(value).__name__}")
+
+
+def check_parameters(params: dict[str, object], allowed: dict[str, object]) -> dict[str, object]:
+    """Only names the parameters cell declares, only plain JSON values: papermill writes names into code as they
+    are, so a name must never come from a submission."""
+    for name, value in params.items():
+        if not (isinstance(name, str) and name.isidentifier() and name in allowed):
+            raise ValueError(f"parameter {name!r} is not declared in the notebook's parameters cell")
+        _plain(value, name)
+    return json.loads(json.dumps(params))
+
+
+# ---------------------------------------------------------------- one city
