@@ -342,11 +342,12 @@ AGGREGATIONS: tuple[Aggregation, ...] = ("arithmetic", "geometric")
 GEOMETRIC_FLOOR = 1.0
 
 
-def contribution(percent: np.ndarray, method: Method = "bands") -> np.ndarray:
+def contribution(percent: np.ndarray, method: Method = "bands", band: np.ndarray | None = None) -> np.ndarray:
     """What one scored data point brings to its groups, in %: its band's points × 25 (U4SSC), or the capped
-    achievement itself (distance to target)."""
+    achievement itself (distance to target). `band` (from `band_index`) saves computing the bands again."""
     if method == "bands":
-        return points_of(percent) * (100.0 / MAX_POINTS)
+        idx = band_index(percent) if band is None else np.asarray(band)
+        return np.where(idx < 0, np.nan, (idx + 1.0) * (100.0 / MAX_POINTS))
     return np.asarray(percent, dtype=float)
 
 

@@ -199,7 +199,7 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
     band = rules.band_index(achieved)
     next_band, need = _next_band_values(band, direction, target, meta, low, span)
     weight = np.where(band >= 0, _weights(weights, meta), 0.0)
-    contrib = rules.contribution(achieved, method)  # type: ignore[arg-type]
+    contrib = rules.contribution(achieved, method, band)  # type: ignore[arg-type]
     kpi_reported = (reported.astype(float) @ meta.point_kpi) > 0  # a KPI is reported / scored when any of its
     kpi_scored = ((band >= 0).astype(float) @ meta.point_kpi) > 0  # data points is
     kpi_reported_f, kpi_scored_f = kpi_reported.astype(float), kpi_scored.astype(float)

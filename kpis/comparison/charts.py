@@ -178,6 +178,7 @@ def chart_png(fig: Figure) -> bytes:
     plt = _pyplot()
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    # a figure with a layout engine is laid out already: a second, "tight" pass would measure every label again
+    fig.savefig(buf, format="png", dpi=100, bbox_inches=None if fig.get_layout_engine() else "tight")
     plt.close(fig)
     return buf.getvalue()
