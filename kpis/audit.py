@@ -76,8 +76,9 @@ def _headline_and_summary_match_results(report: CityReport) -> list[str]:
     if c.provisional and not summary[0].startswith("The picture is partial"):
         out.append("a provisional report's summary does not say first that the picture is partial")
     text = " ".join(summary)
-    if overall is not None and f"{rules.display_percent(overall)} % overall" not in text:
-        out.append(f"the summary does not give the overall score {rules.display_percent(overall)} %")
+    shown = rules.display_percent(overall, 1) if overall is not None else ""
+    if overall is not None and f"{shown} % overall" not in text:
+        out.append(f"the summary does not give the overall score {shown} % as the headline does")
     if f"{c.points_scored} of {c.points_scorable} data points" not in text:
         out.append("the summary does not say how many data points the score rests on")
     return out

@@ -385,7 +385,8 @@ def _overall_sentence(f: _Facts) -> str:
     o = overall.iloc[0]
     provisional = "a provisional " if c.provisional else ""
     return (
-        f"{f.city} scores {provisional}{_pct(o.score)} % overall for {f.year} on the U4SSC method (points earned out "
+        f"{f.city} scores {provisional}{rules.display_percent(o.score, 1)} % overall for {f.year} on the U4SSC method "
+        "(points earned out "
         f"of points possible), {BAND_WORDS.get(o.band, 'not banded')}, resting on {c.points_scored} of "
         f"{c.points_scorable} data points with a target."
     )
