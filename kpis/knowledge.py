@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import rules
-from .library import CatalogueError, Library, data_dir, explain_validation, library, read_yaml
+from .library import CatalogueError, Library, Targets, data_dir, explain_validation, library, load_targets, read_yaml
 
 #: The bands an action may list: `rules.BANDS` spelled out for the schema (a test keeps the two equal).
 Band = Literal["<33", "33-66", "66-95", "95+"]
@@ -314,3 +314,86 @@ def load_knowledge_base(path: str | Path | None = None, lib: Library | None = No
 def knowledge_base() -> KnowledgeBase:
     """The bundled knowledge base, parsed and checked once per process."""
     return load_knowledge_base()
+
+
+# ---------------------------------------------------------------- the reviewable table (docs/recommendations.md)
+
+#: How the table names a band.
+BAND_NAMES = {"<33": "<33", "33-66": "33-66", "66-95": "66-95", "95+": "95+"}
+
+
+def _cell(text: str) -> str:
+    """Text for one markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def default_scored_points(lib: Library, targets: Targets) -> list[tuple[str, str, str, str]]:
+    """(code, part, label, direction) of the data points the target set scores: a target value, not context."""
+    return [(code, part, label, direction) for code, part, label, direction in scorable_points(lib)
+            if (t := targets.for_point(code, part)) is not None and t.target is not None]
+
+
+def recommendations_markdown(kb: KnowledgeBase | None = None, lib: Library | None = None,
+                             targets: Targets | None = None) -> str:
+    """The knowledge base as one table a domain expert can review in one sitting: for every data point the target
+    set scores (the default one unless given) and every band, the KPI, its target and the basis of that target, the
+    action it gets, the standards and the sources. Generated: `python -m kpis.knowledge > docs/recommendations.md`
+    (a test keeps the committed file equal to this text)."""
+    kb, lib = kb or knowledge_base(), lib or library()
+    targets = targets or load_targets()
+    points = default_scored_points(lib, targets)
+    lines = [
+        "# Recommendations: the knowledge base in one table",
+        "",
+        "Generated from `kpis/catalogue/recommendations.yaml` by `python -m kpis.knowledge > docs/recommendations.md`;",
+        "do not edit by hand (`tests/test_actions_fit.py` fails when this file and the knowledge base differ).",
+        "",
+        f"One row per data point scored by the {targets.label} and per band ({len(points)} data points x "
+        f"{len(rules.BANDS)} bands = {len(points) * len(rules.BANDS)} rows): the action a city gets when that "
+        "data point is the only weak one of its category. Bands are % of target: `<33` and `33-66` get an action "
+        "to improve, `66-95` one to close the gap, `95+` one to keep doing. An action comes from the KPI's own "
+        "entry or, marked *(category)*, from a category entry that lists the KPI in `applies_to`. Context "
+        "indicators (sector shares of employment, police and fire staff, and the like) are described in reports but "
+        "not scored, and get no action. A target's basis is *standard* (an agreed goal), *reference* (an average "
+        "or a peer figure: the report says \"below the reference figure of ...\") or *judgement* (the project's "
+        "estimate, never a first priority on its own); see docs/scoring.md and docs/targets-review.md.",
+        "",
+        "| KPI | Target (basis) | Band | Action | Standards | Sources |",
+        "|---|---|---|---|---|---|",
+    ]
+    used_standards: dict[str, None] = {}
+    used_sources: dict[str, None] = {}
+    for code, part, label, direction in points:
+        kpi = lib.by_code[code]
+        target = targets.for_point(code, part)
+        assert target is not None and target.target is not None  # default_scored_points keeps only these
+        name = f"{kpi.name}: {label}" if part else kpi.name
+        better = "lower" if direction == "lower" else "higher"
+        kpi_cell = f"{code} {name} ({better} is better)"
+        unit = target.unit or kpi.unit
+        target_cell = f"{target.target:g} {unit} ({target.basis or 'no basis given'})"
+        for band in rules.BANDS:
+            actions = kb.point_actions(code, kpi.sub_dimension, kpi.category, band)
+            texts, standards, sources = [], [], []
+            for entry, action in actions:
+                where = " *(category)*" if isinstance(entry, CategoryEntry) else ""
+                texts.append(f"**{action.title}**{where}: {' '.join(action.text.split())}")
+                standards += [*action.standards, *entry.standards]
+                sources += [*action.sources, *entry.sources]
+            standards, sources = list(dict.fromkeys(standards)), list(dict.fromkeys(sources))
+            used_standards.update(dict.fromkeys(standards))
+            used_sources.update(dict.fromkeys(sources))
+            lines.append("| " + " | ".join(_cell(c) for c in (
+                kpi_cell, target_cell, BAND_NAMES[band], " ".join(texts) or "NO ACTION", ", ".join(standards),
+                ", ".join(sources))) + " |")
+    lines += ["", "## Standards", ""]
+    lines += [f"- **{key}**: {_cell(kb.standards[key])}" for key in sorted(used_standards)]
+    lines += ["", "## Sources", ""]
+    lines += [f"- **{key}**: {_cell(kb.sources[key].citation)}" for key in sorted(used_sources)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m kpis.knowledge > docs/recommendations.md
+    import sys
+
+    sys.stdout.write(recommendations_markdown())

@@ -99,15 +99,22 @@ class Trigger:
     basis: str = ""
 
     @property
-    def against(self) -> str:
-        """How the value stands against a reference target: 'Life Expectancy: 72 years, below the reference figure
-        of 80 years' ('above' for lower-is-better); empty for other bases, unknown values and the top band."""
-        if self.basis != "reference" or self.value is None or self.target is None or self.band == TOP_BAND:
+    def against_reference(self) -> str:
+        """'below the reference figure of 80 years' ('above' for lower-is-better) for a gap against a reference
+        target; empty for other bases, unknown targets and the top band."""
+        if self.basis != "reference" or self.target is None or self.band in (None, TOP_BAND):
             return ""
         side = "above" if self.direction == "lower" else "below"
+        return f"{side} the reference figure of {value_text(self.target, self.unit, digits=4)}"
+
+    @property
+    def against(self) -> str:
+        """'Life Expectancy: 72 years, below the reference figure of 80 years' (empty as `against_reference`, or
+        when the value is unknown)."""
+        if not self.against_reference or self.value is None:
+            return ""
         label = self.point_label if self.part else self.name
-        return (f"{label}: {value_text(self.value, self.unit, digits=4)}, {side} the reference figure of "
-                f"{value_text(self.target, self.unit, digits=4)}")
+        return f"{label}: {value_text(self.value, self.unit, digits=4)}, {self.against_reference}"
 
     @property
     def needed(self) -> str:
