@@ -19,6 +19,7 @@ from . import rules
 from .knowledge import knowledge_base
 from .library import Library, library
 from .recommendation import (
+    BASIS_ORDER,
     LOW_BANDS,
     KpiView,
     Recommendation,
@@ -188,8 +189,10 @@ def kpi_statuses(results: Any, city: Any = None, year: Any = None) -> list[KpiSt
 
 def priority_actions(results: Any, n: int = 10, recommendations: list[Recommendation] | None = None,
                      city: Any = None, year: Any = None) -> list[Recommendation]:
-    """The top `n` priorities: actions on data points below two-thirds of target, then collecting missing core
-    KPIs. Closing the last gap of a KPI already at 66-95 % is a suggested action per sub-dimension, not a priority."""
+    """The top `n` priorities, in the engine's order: actions on data points below two-thirds of a standard target,
+    then of a reference target, then collecting missing core KPIs, then actions resting only on the project's
+    judgement (never first while anything else is there). Closing the last gap of a KPI already at 66-95 % is a
+    suggested action per sub-dimension, not a priority."""
     city, year = _pick(results, city, year)
     recs = _recs_for(recommendations if recommendations is not None else recommend(results), city, year)
     return [r for r in recs if r.kind == "improve"
@@ -413,13 +416,29 @@ def _areas_sentence(f: _Facts) -> str | None:
     return f"{best} at {_pct(high.score)} % and its weakest is {low.sub_dimension} at {_pct(low.score)} %{weak_cat}."
 
 
+def _weakest_point(k: KpiView) -> Any:
+    """The data point of a KPI furthest below its target (the one the summary names)."""
+    low = [p for p in k.points if p.band in LOW_BANDS]
+    return min(low, key=lambda p: (rules.BANDS.index(p.band or ""), p.achievement if p.achievement is not None
+                                   else 100.0))
+
+
+def _weak_name(k: KpiView) -> str:
+    """'Life Expectancy (below the reference figure of 80 years)' for a gap against a reference figure, else the
+    name."""
+    against = _weakest_point(k).against_reference
+    return f"{k.name} ({against})" if against else k.name
+
+
 def _weak_kpis_sentence(f: _Facts) -> str | None:
-    """How many KPIs sit in the low bands, how many below a third, and the worst three by name."""
+    """How many KPIs sit in the low bands, how many below a third, and the worst three by name (gaps against a
+    standard first, then against a reference figure, then against the project's judgement)."""
     low_kpis = [k for k in f.scored if k.band in LOW_BANDS]
     if not low_kpis:
         return None
     very_low = [k for k in low_kpis if k.band == rules.BANDS[0]]
-    worst = sorted(low_kpis, key=lambda k: rules.BANDS.index(k.band or ""))[:3]
+    worst = sorted(low_kpis, key=lambda k: (BASIS_ORDER.get(_weakest_point(k).basis, 0),
+                                            rules.BANDS.index(k.band or "")))[:3]
     if not very_low:
         how_low = ""
     elif len(very_low) == len(low_kpis) > 1:
@@ -427,7 +446,7 @@ def _weak_kpis_sentence(f: _Facts) -> str | None:
     else:
         how_low = f" ({len(very_low)} below a third)"
     return (f"{len(low_kpis)} KPI{_plural(len(low_kpis))} below two-thirds of target{how_low}, "
-            f"notably {_join([k.name for k in worst])}.")
+            f"notably {_join([_weak_name(k) for k in worst])}.")
 
 
 def _coverage_sentence(f: _Facts) -> str:
@@ -450,8 +469,17 @@ def _coverage_sentence(f: _Facts) -> str:
 
 def _priorities_sentence(f: _Facts) -> str | None:
     """The first three actions to improve, or, where every scored KPI is at target, the first to keep doing."""
-    for kind, opening in (("improve", "The first priorities are to"), ("close_gap", "The next steps are to")):
-        actionable = [r for r in f.recs if r.kind == kind]
+    def judgement(r: Recommendation) -> bool:
+        return BASIS_ORDER.get(r.basis, 0) == BASIS_ORDER["judgement"]
+
+    steps: tuple[tuple[str, Callable[[Recommendation], bool]], ...] = (
+        ("The first priorities are to", lambda r: r.kind == "improve" and not judgement(r)),
+        ("Against targets that are the project's own estimate rather than an agreed standard or a reference "
+         "figure, the suggested steps are to", lambda r: r.kind == "improve"),
+        ("The next steps are to", lambda r: r.kind == "close_gap"),
+    )
+    for opening, wanted in steps:
+        actionable = [r for r in f.recs if wanted(r)]
         if actionable:
             firsts = [f"{_lower_first(r.title)} ({_join([_name(f.lib, c) for c in r.kpi_codes[:2]])})"
                       for r in actionable[:3]]

@@ -13,9 +13,25 @@ Priority (documented here because reports quote it):
     breadth  = number of distinct KPIs the action lifts
     priority = gap * weight * (1 + 0.25 * (breadth - 1))             (one action for several weak KPIs ranks higher)
 
-Actions to improve (bands <33 and 33-66) and to close the gap (66-95) are ranked together by this priority
-(ties: core first, broader first, catalogue order); data-collection actions follow (core first), then "keep doing".
-Everything taken from a submission (measures text, city name) stays plain text: the report escapes it.
+Which actions fire: a data point's own KPI entry first; a category's actions only for the KPIs its `applies_to`
+lists (when several listed KPIs are weak at once, or when a listed KPI has no action of its own). A context
+indicator (status "context", or marked `context:` in the library) never triggers an action.
+
+Order, by the basis of the targets behind each action (`target_basis` of the results; a target without a basis,
+e.g. a city's own strategy, counts as standard):
+
+    1. actions to improve (bands <33, 33-66) resting on a `standard` target,
+    2. the same resting on a `reference` target (an average or a peer figure; the action says "below the
+       reference figure of ..."),
+    3. collecting missing core KPIs,
+    4. actions to improve resting only on `judgement` targets (the project's own estimate): never a first
+       priority while a standard or reference gap, or a missing core KPI, is there,
+    5. actions to close the gap (66-95), standard and reference before judgement,
+    6. collecting missing advanced KPIs, then "keep doing".
+
+An action takes the strongest basis among its triggers. Within a group: this priority (ties: core first, broader
+first, catalogue order). Everything taken from a submission (measures text, city name) stays plain text: the report
+escapes it.
 """
 
 from __future__ import annotations
@@ -30,7 +46,7 @@ import pandas as pd
 from . import rules
 from .display import label_with_unit, value_text
 from .errors import UserError
-from .knowledge import Action, Entry, KnowledgeBase, KpiEntry, knowledge_base
+from .knowledge import Action, CategoryEntry, Entry, KnowledgeBase, KpiEntry, context_points, knowledge_base
 from .library import Library, library
 
 #: Bands where an action to improve fires (<33, 33-66); the next band (66-95) gets "close the gap"; the top band
@@ -46,6 +62,12 @@ BAND_MIDPOINT = {
 }
 Kind = Literal["improve", "close_gap", "keep", "collect_data"]
 KIND_ORDER = {"improve": 0, "close_gap": 0, "collect_data": 1, "keep": 2}
+#: How strongly a target backs an action: an agreed standard, a reference figure, the project's judgement. A target
+#: without a basis (a city's own target set) counts as standard.
+BASIS_ORDER = {"standard": 0, "": 0, "reference": 1, "judgement": 2}
+#: The groups of the ranking (see the module docstring).
+(GROUP_STANDARD, GROUP_REFERENCE, GROUP_CORE_DATA, GROUP_JUDGEMENT, GROUP_CLOSE, GROUP_CLOSE_JUDGEMENT,
+ GROUP_OTHER_DATA, GROUP_KEEP) = range(8)
 TIER_WEIGHT = {"core": 1.0, "advanced": 0.8}
 BREADTH_BONUS = 0.25
 
@@ -73,6 +95,26 @@ class Trigger:
     next_band: str | None
     next_band_value: float | None
     direction: str = "higher"
+    target: float | None = None
+    basis: str = ""
+
+    @property
+    def against_reference(self) -> str:
+        """'below the reference figure of 80 years' ('above' for lower-is-better) for a gap against a reference
+        target; empty for other bases, unknown targets and the top band."""
+        if self.basis != "reference" or self.target is None or self.band in (None, TOP_BAND):
+            return ""
+        side = "above" if self.direction == "lower" else "below"
+        return f"{side} the reference figure of {value_text(self.target, self.unit, digits=4)}"
+
+    @property
+    def against(self) -> str:
+        """'Life Expectancy: 72 years, below the reference figure of 80 years' (empty as `against_reference`, or
+        when the value is unknown)."""
+        if not self.against_reference or self.value is None:
+            return ""
+        label = self.point_label if self.part else self.name
+        return f"{label}: {value_text(self.value, self.unit, digits=4)}, {self.against_reference}"
 
     @property
     def needed(self) -> str:
@@ -116,6 +158,13 @@ class Recommendation:
         return tuple(_worst_band(t.band for t in self.triggers if t.code == code) for code in self.kpi_codes)
 
     @property
+    def basis(self) -> str:
+        """The strongest basis of the targets behind the action: standard, reference or judgement ('' for none,
+        e.g. a data-collection action)."""
+        known = [t.basis or "standard" for t in self.triggers if t.band is not None]
+        return min(known, key=BASIS_ORDER.__getitem__) if known else ""
+
+    @property
     def next_band_values(self) -> tuple[str, ...]:
         return tuple(n for n in (t.needed for t in self.triggers) if n)
 
@@ -138,6 +187,7 @@ class Recommendation:
             "kpi_codes": ", ".join(self.kpi_codes),
             "bands": ", ".join(b or "not reported" for b in self.bands),
             "next_band_values": "; ".join(self.next_band_values),
+            "basis": self.basis,
             "sdg": ", ".join(self.sdg),
             "standards": ", ".join(self.standards),
             "source": self.source,
@@ -145,7 +195,7 @@ class Recommendation:
 
 
 FRAME_COLUMNS = ["city", "year", "rank", "kind", "priority", "title", "action", "dimension", "sub_dimension",
-                 "category", "kpi_codes", "bands", "next_band_values", "sdg", "standards", "source"]
+                 "category", "kpi_codes", "bands", "next_band_values", "basis", "sdg", "standards", "source"]
 
 
 def to_frame(recommendations: Iterable[Recommendation]) -> pd.DataFrame:
@@ -177,14 +227,27 @@ def priority_score(triggers: Iterable[Trigger]) -> float:
     return gap * weight * (1 + BREADTH_BONUS * (breadth - 1))
 
 
-def _sort_key(r: Recommendation) -> tuple[float, ...]:
+def rank_group(r: Recommendation) -> int:
+    """The group of the ranking an action falls in (see the module docstring)."""
+    if r.kind == "keep":
+        return GROUP_KEEP
     if r.kind == "collect_data":
-        return (KIND_ORDER[r.kind], *r._order)
+        return GROUP_CORE_DATA if all(t.tier == "core" for t in r.triggers) else GROUP_OTHER_DATA
+    judgement = BASIS_ORDER.get(r.basis, 0) == BASIS_ORDER["judgement"]
+    if r.kind == "close_gap":
+        return GROUP_CLOSE_JUDGEMENT if judgement else GROUP_CLOSE
+    return (GROUP_STANDARD, GROUP_REFERENCE, GROUP_JUDGEMENT)[BASIS_ORDER.get(r.basis, 0)]
+
+
+def _sort_key(r: Recommendation) -> tuple[float, ...]:
+    group = rank_group(r)
+    if r.kind == "collect_data":
+        return (group, *r._order)
     core = any(t.tier == "core" for t in r.triggers)
     breadth = len(r.kpi_codes)
     if r.kind == "keep":
-        return (KIND_ORDER[r.kind], -breadth, *r._order)
-    return (KIND_ORDER[r.kind], -round(r.priority, 6), 0 if core else 1, -breadth, *r._order)
+        return (group, -breadth, *r._order)
+    return (group, -round(r.priority, 6), 0 if core else 1, -breadth, *r._order)
 
 
 # ---------------------------------------------------------------- reading the results table
@@ -244,19 +307,29 @@ def _trigger(code: str, r: dict[str, Any]) -> Trigger:
         next_band=_text(r.get("next_band")) or None,
         next_band_value=_num(r.get("next_band_value")),
         direction=_text(r.get("direction")) or "higher",
+        target=_num(r.get("target")),
+        basis=_text(r.get("target_basis")),
     )
 
 
-def fold(frame: pd.DataFrame) -> list[KpiView]:
+def _actionable(code: str, r: dict[str, Any], context: set[tuple[str, str]]) -> bool:
+    """A scored data point in a band that is not a context indicator (which gets no action)."""
+    return (_truthy(r.get("scored")) and r.get("band") in rules.BANDS and r.get("status") != "context"
+            and (code, _text(r.get("part"))) not in context)
+
+
+def fold(frame: pd.DataFrame, lib: Library | None = None) -> list[KpiView]:
     """Group the tidy table of one city-year into KPIs, in table order (plain records: pandas groupby per KPI
-    costs more than the whole recommendation logic)."""
+    costs more than the whole recommendation logic). `points` are the data points an action can be about: scored,
+    banded, not context."""
+    context = context_points(lib or library())
     groups: dict[str, list[dict[str, Any]]] = {}
     for rec in frame.to_dict("records"):
         groups.setdefault(str(rec["code"]), []).append(rec)
     out: list[KpiView] = []
     for code, rows in groups.items():
         first = rows[0]
-        points = [_trigger(code, r) for r in rows if _truthy(r.get("scored")) and r.get("band") in rules.BANDS]
+        points = [_trigger(code, r) for r in rows if _actionable(code, r, context)]
         out.append(
             KpiView(
                 code=code,
@@ -315,8 +388,11 @@ class _CityYear:
         kpi_sdg = ([r for k in group for r in (self.lib.by_code[k.code].sdg if k.code in self.lib.by_code else [])]
                    if isinstance(entry, KpiEntry) else [])
         sdg, standards, sources = self.kb.references(entry, action, kpi_sdg)
+        text = " ".join(action.text.split())
+        if against := [t.against for t in triggers if t.against]:
+            text += " (" + "; ".join(against) + ".)"
         return Recommendation(
-            city=self.city, year=self.year, kind=kind, title=action.title, action=action.text.strip(),
+            city=self.city, year=self.year, kind=kind, title=action.title, action=text,
             dimension=first.dimension, sub_dimension=first.sub_dimension, category=first.category,
             triggers=tuple(triggers), sdg=sdg, standards=standards, sources=sources,
             priority=priority_score(triggers) if kind in ("improve", "close_gap") else 0.0,
@@ -325,10 +401,11 @@ class _CityYear:
         )
 
 
-def _gap_actions(cy: _CityYear, category: Entry | None, group: list[KpiView], kind: Kind,
+def _gap_actions(cy: _CityYear, category: CategoryEntry | None, group: list[KpiView], kind: Kind,
                  bands: frozenset[str]) -> list[Recommendation]:
     """Actions for the KPIs of one category with a data point in `bands`: each KPI's own actions, then the
-    category's when it lifts several KPIs at once or when a KPI has no action of its own."""
+    category's for the KPIs it lists (`applies_to`) when it lifts several of them at once or when a listed KPI has
+    no action of its own."""
     hit = [(k, [p for p in k.points if p.band in bands]) for k in group]
     hit = [(k, pts) for k, pts in hit if pts]
     recs: list[Recommendation] = []
@@ -340,34 +417,45 @@ def _gap_actions(cy: _CityYear, category: Entry | None, group: list[KpiView], ki
             uncovered.append((k, pts))
             continue
         recs += [cy.make(kind, entry, action, [k], pts) for action in actions]
-    if category is not None and (len(hit) >= 2 or uncovered):
-        chosen = hit if len(hit) >= 2 else uncovered
+    if category is None:
+        return recs
+    listed = [(k, pts) for k, pts in hit if category.lists(k.code)]
+    uncovered = [(k, pts) for k, pts in uncovered if category.lists(k.code)]
+    if len(listed) >= 2 or uncovered:
+        chosen = listed if len(listed) >= 2 else uncovered
         kpis, triggers = [k for k, _ in chosen], [p for _, pts in chosen for p in pts]
         recs += [cy.make(kind, category, action, kpis, triggers)
                  for action in category.actions_for(p.band for p in triggers)]
     return recs
 
 
-def _keep_actions(cy: _CityYear, category: Entry | None, group: list[KpiView]) -> list[Recommendation]:
-    """The category's "keep doing" actions for its KPIs at target, each KPI's own advice as details."""
+def _keep_actions(cy: _CityYear, category: CategoryEntry | None, group: list[KpiView]) -> list[Recommendation]:
+    """The category's "keep doing" actions for the KPIs it lists at target, each KPI's own advice as details; a
+    KPI at target that the category does not list keeps its own "keep doing" actions."""
     at_target = [(k, [p for p in k.points if p.band == TOP_BAND]) for k in group]
     at_target = [(k, pts) for k, pts in at_target if pts]
-    if not at_target or category is None:
-        return []
+    listed = [(k, pts) for k, pts in at_target if category is not None and category.lists(k.code)]
+    recs: list[Recommendation] = []
+    for k, pts in at_target:
+        entry = cy.kb.kpi(k.code)
+        if entry is not None and (k, pts) not in listed:
+            recs += [cy.make("keep", entry, action, [k], pts) for action in entry.actions_for([TOP_BAND])]
+    if not listed or category is None:
+        return recs
     details = []
-    for k, _ in at_target:
+    for k, _ in listed:
         entry = cy.kb.kpi(k.code)
         for action in entry.actions_for([TOP_BAND]) if entry is not None else []:
-            details.append(f"{k.name}: {action.text.strip()}")
-    kpis, triggers = [k for k, _ in at_target], [p for _, pts in at_target for p in pts]
-    return [cy.make("keep", category, action, kpis, triggers, details)
-            for action in category.actions_for([TOP_BAND])]
+            details.append(f"{k.name}: {' '.join(action.text.split())}")
+    kpis, triggers = [k for k, _ in listed], [p for _, pts in listed for p in pts]
+    return recs + [cy.make("keep", category, action, kpis, triggers, details)
+                   for action in category.actions_for([TOP_BAND])]
 
 
 def _for_city_year(cy: _CityYear, frame: pd.DataFrame) -> list[Recommendation]:
     """Every recommendation of one city-year, unordered: per category the actions to improve, to close the gap
     and to keep doing; then one data-collection action per unreported KPI."""
-    kpis = fold(frame)
+    kpis = fold(frame, cy.lib)
     by_category: dict[tuple[str, str], list[KpiView]] = {}
     for k in kpis:
         by_category.setdefault((k.sub_dimension, k.category), []).append(k)

@@ -302,7 +302,8 @@ class CityReport:
 
     def annex(self) -> HTMLBlock:
         """Every data point as submitted: value, how it was obtained, data quality and source (the provenance
-        view; the dimension tables above carry the scoring view)."""
+        view; the dimension tables above carry the scoring view), and the basis of its target (standard,
+        reference or judgement; empty where there is no target)."""
         data = self.submission.data.set_index(["code", "part"])
         rows = []
         for r in self.kpis.itertuples(index=False):
@@ -314,8 +315,17 @@ class CityReport:
                 "origin": origin if r.reported else "", "quality": r.data_quality if r.reported else "",
                 "source": "" if sub is None else str(sub["source_name"] or ""),
                 "link": "" if sub is None else str(sub["source_link"] or ""),
+                "basis": _basis_of(r),
             })
         return HTMLBlock(render_section("annex", rows=rows))
+
+
+def _basis_of(row) -> str:
+    """The basis of a data point's target as the annex shows it ('' without a target)."""
+    basis = getattr(row, "target_basis", None)
+    if _is_missing(getattr(row, "target", None)) or _is_missing(basis) or not basis:
+        return ""
+    return str(basis)
 
 
 def _get(obj, name, default=None):

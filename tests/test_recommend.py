@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from kpis.errors import UserError
+from kpis.knowledge import knowledge_base, scorable_points
 from kpis.library import library
 from kpis.narrative import data_collection_plan, executive_summary, measures_table, priority_actions, strengths
 from kpis.recommendation import Trigger, priority_score, recommend, to_frame
@@ -86,9 +87,11 @@ def test_every_kpi_below_66_gets_an_action_that_names_it():
     ach = {k.code: (10, 40, 70, 100)[i % 4] for i, k in enumerate(lib)}
     res = make_results(ach)
     recs = recommend(res)
-    weak = {c for c, a in ach.items() if a < 66}
+    scorable = {code for code, *_ in scorable_points(library())}
+    weak = {c for c, a in ach.items() if a < 66 and c in scorable}
     named = {c for r in recs if r.kind == "improve" for c in r.kpi_codes}
     assert weak and weak <= named
+    assert named <= scorable  # a context indicator (police, a sector share of jobs...) gets no action
     for r in recs:
         if r.kind == "improve":
             assert set(r.bands) <= {"<33", "33-66"}
@@ -122,7 +125,9 @@ def test_city_at_target_everywhere_gets_no_improvement_but_a_keep_doing_summary(
     recs = recommend(res)
     assert actionable(recs) == []
     keep = [r for r in recs if r.kind == "keep"]
-    assert {(r.sub_dimension, r.category) for r in keep} == {(k.sub_dimension, k.category) for k in library()}
+    kb = knowledge_base()
+    assert {(r.sub_dimension, r.category) for r in keep} == {(c.sub_dimension, c.category) for c in kb.categories
+                                                             if c.applies_to}
     assert priority_actions(res, recommendations=recs) == []
     summary = executive_summary(res, recs)
     assert 3 <= len(summary) <= 5
