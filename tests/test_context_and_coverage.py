@@ -62,3 +62,33 @@ def test_a_partial_submission_is_provisional_and_says_what_it_rests_on():
 
 def test_provisional_rule_at_its_edge():
     assert not rules.is_provisional(28, 55) and rules.is_provisional(27, 55)
+
+
+def test_the_report_shows_context_values_with_their_reference_and_no_priority_about_them():
+    """Police 89 per 100 000, ICT sector jobs 3 %, unemployment 2.7 %: no police or labour-market priority; the
+    dimension table shows the two context values with their reference and the 'context' badge."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from kpis.intake import FRAME_COLUMNS, CityProfile, Submission
+    from kpis.library import points_table
+    from kpis.report import CityReport
+
+    pts = points_table()
+    values = {POLICE: 89.0, ICT_JOBS: 3.0, UNEMPLOYMENT: 2.7}
+    data = pd.DataFrame({"code": pts["code"], "part": pts["part"], "numerator_value": np.nan,
+                         "denominator_value": np.nan, "final_value": pts["code"].map(values).astype(float)})
+    data["reported"] = data["final_value"].notna()
+    for col in ("data_quality", "data_origin", "source_name", "source_link", "comment", "sheet"):
+        data[col] = ""
+    data["row"] = None
+    sub = Submission(Path("nordby.xlsx"), CityProfile(city="Nordby", year=2024), "1.0", "", {}, data[FRAME_COLUMNS])
+    results = kpis.score(sub)
+    report = CityReport(sub, results, kpis.recommend(results))
+    priorities = " ".join(f"{r.title} {r.action}" for r in report.priorities).lower()
+    assert "police" not in priorities and "labour-market" not in priorities and "labour market" not in priorities
+    society = str(report.dimension_table("Society and Culture"))
+    economy = str(report.dimension_table("Economy"))
+    assert "Police Service" in society and "reference 318" in society and ">context<" in society
+    assert "ICT Sector Employment" in economy and ">context<" in economy
