@@ -23,13 +23,12 @@ from .recommendation import (
     LOW_BANDS,
     KpiView,
     Recommendation,
-    RecommendationError,
-    city_years,
     collect_action,
     fold,
     measures_for,
     recommend,
 )
+from .statuses import Coverage, coverage_of, kpi_statuses, pick, recs_for, rows_for
 
 TOP_BAND = rules.BANDS[-1]
 #: How the summary says a band in words.
@@ -39,28 +38,6 @@ BAND_WORDS = {
     "66-95": "close to target",
     "95+": "at target",
 }
-
-
-# ---------------------------------------------------------------- choosing the city-year
-
-
-def _pick(results: Any, city: Any = None, year: Any = None) -> tuple[Any, Any]:
-    pairs = city_years(results.kpis)
-    if city is not None:
-        pairs = [p for p in pairs if str(p[0]) == str(city) and (year is None or str(p[1]) == str(year))]
-    if not pairs:
-        raise RecommendationError(f"no results for city {city!r}" + (f" in {year}" if year is not None else ""))
-    if len(pairs) > 1:
-        raise RecommendationError("the results hold several city-years; pass city= and year= to choose one")
-    return pairs[0]
-
-
-def _recs_for(recommendations: list[Recommendation], city: Any, year: Any) -> list[Recommendation]:
-    return [r for r in recommendations if r.city == city and r.year == year]
-
-
-def _rows_for(results: Any, city: Any, year: Any) -> pd.DataFrame:
-    return results.kpis[(results.kpis["city"] == city) & (results.kpis["year"] == year)]
 
 
 def _scores(results: Any, city: Any, year: Any, level: str) -> pd.DataFrame | None:
@@ -80,110 +57,6 @@ def _pct(score: float) -> str:
     return rules.display_percent(float(score))
 
 
-# ---------------------------------------------------------------- one status per data point, one verdict per KPI
-
-#: A KPI's place in the report, from the statuses of its data points (`rules.status_of`), decided here once:
-#: a gap anywhere makes it a gap; a KPI reported in part is "partly reported" (never a strength while a data point
-#: is missing); every scored point at 95+ makes a strength; reported but unscored points only make it context.
-VERDICTS = ("gap", "partly reported", "not reported", "on track", "strength", "context")
-
-
-@dataclass(frozen=True)
-class PointStatus:
-    """One data point as every section of the report describes it."""
-
-    part: str
-    label: str
-    status: str
-    value: float | None
-    unit: str
-    achievement: float | None
-    target: float | None
-    target_basis: str
-    reference: float | None
-
-
-@dataclass(frozen=True)
-class KpiStatus:
-    """One KPI of one city-year: its verdict and the statuses of its data points."""
-
-    code: str
-    name: str
-    tier: str
-    dimension: str
-    sub_dimension: str
-    category: str
-    verdict: str
-    points: tuple[PointStatus, ...]
-
-    @property
-    def statuses(self) -> set[str]:
-        return {p.status for p in self.points}
-
-    def describe(self, number: Callable[[float | None, str], str]) -> str:
-        """'4G coverage: not reported; 3G coverage: 98 % of target' (one clause per data point of a composite KPI;
-        `number(value, unit)` formats a figure)."""
-        clauses = []
-        for p in self.points:
-            if p.status == "not reported":
-                what = "not reported"
-            elif p.achievement is not None and p.status in ("strength", "on track", "gap"):
-                what = f"{number(p.value, p.unit)}, {_pct(p.achievement)} % of target"
-            elif p.reference is not None:
-                what = f"{number(p.value, p.unit)} (reference figure {number(p.reference, p.unit)}; a context indicator)"
-            else:
-                what = f"{number(p.value, p.unit)} (not scored)"
-            clauses.append(f"{p.label}: {what}" if len(self.points) > 1 else what)
-        return "; ".join(clauses)
-
-
-def _verdict(statuses: list[str]) -> str:
-    present = set(statuses)
-    if "gap" in present:
-        return "gap"
-    if present == {"not reported"}:
-        return "not reported"
-    if "not reported" in present:
-        return "partly reported"
-    scored = [s for s in statuses if s in ("strength", "on track")]
-    if scored:
-        return "strength" if all(s == "strength" for s in scored) else "on track"
-    return "context"
-
-
-def _float(x: Any) -> float | None:
-    return None if x is None or x is pd.NA or (isinstance(x, float) and x != x) else float(x)
-
-
-def kpi_statuses(results: Any, city: Any = None, year: Any = None) -> list[KpiStatus]:
-    """Every KPI of one city-year with its verdict, in catalogue order: what strengths, areas to improve, the data
-    plan, the headline and the summary all read, so that no KPI lands in two contradictory lists."""
-    city, year = _pick(results, city, year)
-    rows = _rows_for(results, city, year)
-    if "status" not in rows:  # results assembled by hand, without the scoring engine's statuses
-        band = rows["band"].map(lambda b: rules.BANDS.index(b) if b in rules.BANDS else -1).to_numpy()
-        rows = rows.assign(status=rules.status_of(band, rows["reported"].to_numpy(dtype=bool), False))
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for rec in rows.to_dict("records"):  # plain records: a pandas groupby per KPI costs ~1 s per report
-        groups.setdefault(str(rec["code"]), []).append(rec)
-    out = []
-    for code, group in groups.items():
-        first = group[0]
-        points = tuple(
-            PointStatus(
-                part=str(r["part"] or ""), label=str(r["point_label"]) if r["part"] else str(r["name"]),
-                status=str(r["status"]), value=_float(r["value"]), unit=str(r["unit"]),
-                achievement=_float(r["achievement"]) if r["scored"] else None, target=_float(r["target"]),
-                target_basis=str(r.get("target_basis") or ""), reference=_float(r.get("reference")),
-            )
-            for r in group
-        )
-        out.append(KpiStatus(code, str(first["name"]), str(first["tier"]), str(first["dimension"]),
-                             str(first["sub_dimension"]), str(first["category"]),
-                             _verdict([p.status for p in points]), points))
-    return out
-
-
 # ---------------------------------------------------------------- lists and tables
 
 
@@ -193,8 +66,8 @@ def priority_actions(results: Any, n: int = 10, recommendations: list[Recommenda
     then of a reference target, then collecting missing core KPIs, then actions resting only on the project's
     judgement (never first while anything else is there). Closing the last gap of a KPI already at 66-95 % is a
     suggested action per sub-dimension, not a priority."""
-    city, year = _pick(results, city, year)
-    recs = _recs_for(recommendations if recommendations is not None else recommend(results), city, year)
+    city, year = pick(results, city, year)
+    recs = recs_for(recommendations if recommendations is not None else recommend(results), city, year)
     return [r for r in recs if r.kind == "improve"
             or (r.kind == "collect_data" and all(t.tier == "core" for t in r.triggers))][:n]
 
@@ -204,7 +77,7 @@ def strengths(results: Any, city: Any = None, year: Any = None) -> list[dict[str
 
     Each record has level, dimension, sub_dimension, category, code, name, score, band, and for a report list
     title, text, codes and sdg (`pandas.DataFrame(records)` gives a table)."""
-    city, year = _pick(results, city, year)
+    city, year = pick(results, city, year)
     lib = library()
     statuses = kpi_statuses(results, city, year)
     out = []
@@ -249,7 +122,7 @@ def areas_to_improve(results: Any, number: Callable[[float | None, str], str], c
 def data_collection_plan(results: Any, city: Any = None, year: Any = None) -> list[Recommendation]:
     """Unreported core KPIs of one city-year as data-collection actions (what to collect, from which office, which
     SDG targets it informs); `to_frame` gives a table."""
-    city, year = _pick(results, city, year)
+    city, year = pick(results, city, year)
     kb, lib = knowledge_base(), library()
     return [collect_action(kb, lib, k.code, city=city, year=year)
             for k in kpi_statuses(results, city, year)
@@ -261,9 +134,9 @@ def measures_table(results: Any, recommendations: list[Recommendation], city: An
     """The case studies' two-column table, one record per sub-dimension in catalogue order: `dimension`,
     `sub_dimension`, `measures` (what the city wrote, plain text) and `actions` (the top `per_row` suggested
     actions; "keep doing" where nothing is weak), plus `measures_adopted` / `suggested_actions` as text."""
-    city, year = _pick(results, city, year)
+    city, year = pick(results, city, year)
     measures = measures_for(results, None, city, year)
-    recs = _recs_for(recommendations, city, year)
+    recs = recs_for(recommendations, city, year)
     for r in recs:  # measures given to recommend() take precedence
         if r.city_measures:
             measures[r.sub_dimension] = r.city_measures
@@ -335,36 +208,6 @@ class _Facts:
     @property
     def coverage(self) -> Coverage:
         return coverage_of(self.results, self.city, self.year)
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """What a city-year's overall score rests on (from `Results.coverage`, or counted when it is missing)."""
-
-    core_reported: int
-    core_total: int
-    points_scored: int
-    points_scorable: int
-    kpis_reported: int
-    kpis_total: int
-    provisional: bool
-
-
-def coverage_of(results: Any, city: Any = None, year: Any = None) -> Coverage:
-    """The coverage row of one city-year: the headline, the summary and the audit all read these numbers."""
-    city, year = _pick(results, city, year)
-    cov = getattr(results, "coverage", None)
-    if cov is not None and not cov.empty and "points_scorable" in cov:
-        row = cov[(cov["city"] == city) & (cov["year"] == year)].iloc[0]
-        return Coverage(int(row.core_reported), int(row.core_total), int(row.points_scored),
-                        int(row.points_scorable), int(row.kpis_reported), int(row.kpis_total), bool(row.provisional))
-    rows = _rows_for(results, city, year)
-    per_kpi = rows.groupby("code", observed=True).agg(reported=("reported", "any"), tier=("tier", "first"))
-    core = per_kpi[per_kpi["tier"] == "core"]
-    core_reported, core_total = int(core["reported"].sum()), len(library().core_codes())
-    return Coverage(core_reported, core_total, int(rows["scored"].sum()), int(rows["target"].notna().sum()),
-                    int(per_kpi["reported"].sum()), len(library()), bool(rules.is_provisional(core_reported,
-                                                                                                core_total)))
 
 
 def _partial_sentence(f: _Facts) -> str | None:
@@ -504,8 +347,8 @@ def executive_summary(results: Any, recommendations: list[Recommendation], city:
                       year: Any = None) -> list[str]:
     """Three to five sentences for a mayor, built only from this city's results (no fixed paragraph): the overall
     score, the strongest and weakest areas, the weak KPIs, what is missing, and the first priorities."""
-    city, year = _pick(results, city, year)
-    facts = _Facts(results, city, year, library(), fold(_rows_for(results, city, year)),
-                   _recs_for(recommendations, city, year))
+    city, year = pick(results, city, year)
+    facts = _Facts(results, city, year, library(), fold(rows_for(results, city, year)),
+                   recs_for(recommendations, city, year))
     sentences = [s for step in SUMMARY_STEPS if (s := step(facts))]
     return sentences[:6]

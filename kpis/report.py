@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import narrative, rules, templating
+from . import narrative, rules, statuses, templating
 from .display import value_text
 from .knowledge import knowledge_base
 from .library import CATALOGUE_VERSION, library, load_targets
@@ -123,13 +123,13 @@ class CityReport:
     # ------------------------------------------------------------ sections
 
     @cached_property
-    def coverage(self) -> narrative.Coverage:
-        return narrative.coverage_of(self.results)
+    def coverage(self) -> statuses.Coverage:
+        return statuses.coverage_of(self.results)
 
     @cached_property
-    def statuses(self) -> list[narrative.KpiStatus]:
+    def statuses(self) -> list[statuses.KpiStatus]:
         """One verdict per KPI (from one status per data point): every section reads these."""
-        return narrative.kpi_statuses(self.results)
+        return statuses.kpi_statuses(self.results)
 
     @cached_property
     def priorities(self) -> list:

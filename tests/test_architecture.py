@@ -29,7 +29,7 @@ STAGES: list[list[str]] = [
     ["intake"],  # reading files
     ["validation", "validation_report"],  # checking them; what `ssc validate` shows
     ["results", "grid", "scoring"],  # the Results object and its formats; the scoring engine
-    ["synthetic", "knowledge", "recommendation", "narrative"],  # invented cities; the knowledge base; recommendations
+    ["synthetic", "knowledge", "recommendation_model", "recommendation", "statuses", "narrative"],  # invented cities; the knowledge base; recommendations
     ["charts", "report", "audit"],  # the city report's sections
     ["engine", "render", "parameters", "worker", "run"],  # notebooks, HTML/PDF, the batch
     ["comparison"],  # many cities and years
