@@ -85,7 +85,8 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
              will_render=None):
     """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title).
 
-    `will_render()` is called as soon as the city is known to need a report (valid, not skipped), before scoring.
+    `will_render()` is called as soon as the city is known not to be skipped, before it is read: the pool's warm-up
+    (kernels, nbconvert) then overlaps the reading and scoring.
 
     `previous` (from `_previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
     finished report is skipped without reading the workbook again, so that a re-run of unchanged cities does not
@@ -108,11 +109,11 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
     wanted = ["report.html"] + (["report.pdf"] if pdf else [])
     if not force and _skip_as_before(run, previous or {}, taken, wanted):
         return run, None, ""
+    if will_render is not None:  # not skipped: start the workers' warm-up now, so it overlaps reading and scoring
+        will_render()
     sub = _read_into_place(run, path, out, taken, t0)
     if sub is None or (not force and _unchanged(run, Path(run.out_dir), wanted)):
         return run, None, ""
-    if will_render is not None:
-        will_render()
     _score_and_save(run, sub, targets)
     params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else "",
               "decimal_separator": decimal_separator}
