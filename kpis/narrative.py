@@ -68,8 +68,14 @@ def priority_actions(results: Any, n: int = 10, recommendations: list[Recommenda
     suggested action per sub-dimension, not a priority."""
     city, year = pick(results, city, year)
     recs = recs_for(recommendations if recommendations is not None else recommend(results), city, year)
-    return [r for r in recs if r.kind == "improve"
-            or (r.kind == "collect_data" and all(t.tier == "core" for t in r.triggers))][:n]
+    chosen = [r for r in recs if r.kind == "improve"
+              or (r.kind == "collect_data" and all(t.tier == "core" for t in r.triggers))][:n]
+    while chosen and chosen[0].kind == "improve" and chosen[0].basis == "judgement":
+        # a gap against the project's own estimate never leads the list on its own: it follows what rests on an
+        # agreed standard or a reference figure, and with nothing else it is a suggested action, not a priority
+        rest = [r for r in chosen if not (r.kind == "improve" and r.basis == "judgement")]
+        chosen = rest + [r for r in chosen if r not in rest] if rest else []
+    return chosen
 
 
 def strengths(results: Any, city: Any = None, year: Any = None) -> list[dict[str, Any]]:

@@ -216,3 +216,22 @@ def test_the_table_has_a_row_for_every_scored_data_point_and_band():
             assert any(c.startswith(f"| {code} {name} (") and b == band for c, b in seen), (code, part, band)
     assert len(rows) == len(points) * len(BANDS)
     assert "NO ACTION" not in text
+
+
+def test_a_gap_against_a_judgement_target_alone_is_never_a_priority():
+    """Only a judgement-based target is missed: the action is suggested, but no priority rests on it alone."""
+    from kpis import narrative
+
+    targets = kpis.load_targets()
+    code, part = next(k for k, t in targets.entries.items() if t.basis == "judgement" and t.target
+                      and not kpis.get_kpi(k[0]).is_composite and kpis.get_kpi(k[0]).direction == "higher")
+    frame = pd.DataFrame([{"city": "Judgeville", "year": 2024, "code": code, "part": part,
+                           "value": targets.entries[(code, part)].target * 0.1}])
+    results = kpis.score(frame)
+    recs = kpis.recommend(results)
+    assert any(r.kind == "improve" and r.basis == "judgement" for r in recs)
+    priorities = narrative.priority_actions(results, recommendations=recs, n=100)
+    assert priorities and not (priorities[0].kind == "improve" and priorities[0].basis == "judgement")
+    assert {r.kind for r in priorities[:1]} == {"collect_data"}  # the missing core KPIs come first
+    alone = [r for r in recs if r.kind == "improve"]  # with nothing else to do, no priority rests on it
+    assert narrative.priority_actions(results, recommendations=alone) == []
