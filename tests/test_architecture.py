@@ -232,3 +232,15 @@ def test_modules_and_functions_stay_short(path):
             doc = ast.get_docstring(node) or ""
             assert length <= MAX_FUNCTION_LINES or "Long because" in doc, \
                 f"{path.name}:{node.lineno} {node.name} has {length} lines; make it named steps"
+
+
+def test_every_sub_package_is_installed():
+    """pyproject lists the packages by hand (notebooks, templates and data are mapped in): a new sub-package must be
+    listed too, or an installed copy cannot import it."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+                 ["packages"])
+    found = {"kpis." + ".".join(p.parent.relative_to(PACKAGE).parts) for p in PACKAGE.rglob("__init__.py")
+             if p.parent != PACKAGE and "catalogue" not in p.parts}
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
