@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import UserError
 
@@ -23,6 +23,9 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 CATALOGUE_VERSION = "2026.11"
 DIMENSION_FILES = ("economy.yaml", "environment.yaml", "society.yaml")
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class CatalogueError(UserError, ValueError):
@@ -49,6 +52,16 @@ def explain_validation(exc: ValidationError) -> str:
     )
 
 
+def _validated(entries: list, model: type[M], key: str, where: str) -> Iterator[M]:
+    """Each entry of a YAML list as `model`; a malformed one raises CatalogueError naming it by its `key`."""
+    for i, entry in enumerate(entries, start=1):
+        label = entry.get(key, f"entry {i}") if isinstance(entry, dict) else f"entry {i}"
+        try:
+            yield model.model_validate(entry)
+        except ValidationError as exc:
+            raise CatalogueError(f"{where} {label}: {explain_validation(exc)}") from None
+
+
 def load_kpis(paths: Iterable[Path]) -> list[KPI]:
     """Parse KPI files into models; any malformed entry raises CatalogueError naming file and KPI."""
     kpis: list[KPI] = []
@@ -57,12 +70,7 @@ def load_kpis(paths: Iterable[Path]) -> list[KPI]:
         raw = read_yaml(path)
         if not isinstance(raw, list):
             raise CatalogueError(f"{path.name}: expected a list of KPI entries")
-        for i, entry in enumerate(raw, start=1):
-            label = entry.get("code", f"entry {i}") if isinstance(entry, dict) else f"entry {i}"
-            try:
-                kpi = KPI.model_validate(entry)
-            except ValidationError as exc:
-                raise CatalogueError(f"{path.name}: KPI {label}: {explain_validation(exc)}") from None
+        for kpi in _validated(raw, KPI, "code", f"{path.name}: KPI"):
             if kpi.code in seen:
                 raise CatalogueError(f"{path.name}: KPI {kpi.code} is already defined in {seen[kpi.code]}")
             seen[kpi.code] = path.name
@@ -236,12 +244,7 @@ def sources() -> dict[str, Source]:
     """The sources registry (`kpis/catalogue/sources.yaml`) by id; the default targets cite it."""
     raw = read_yaml(data_dir() / "sources.yaml")
     out: dict[str, Source] = {}
-    for i, entry in enumerate((raw or {}).get("sources") or [], start=1):
-        label = entry.get("id", f"entry {i}") if isinstance(entry, dict) else f"entry {i}"
-        try:
-            source = Source.model_validate(entry)
-        except ValidationError as exc:
-            raise CatalogueError(f"sources.yaml: source {label}: {explain_validation(exc)}") from None
+    for source in _validated((raw or {}).get("sources") or [], Source, "id", "sources.yaml: source"):
         if source.id in out:
             raise CatalogueError(f"sources.yaml: the id {source.id} is used twice")
         out[source.id] = source
