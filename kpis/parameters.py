@@ -14,17 +14,25 @@ from .paths import bundled
 
 
 def code_fingerprint() -> str:
-    """Hash of everything that shapes a report: the package's code and data, the notebook and the templates."""
+    """Hash of everything that shapes a report: the package's code and catalogue, the notebooks and the templates.
+
+    The same for a checkout and an installed copy: where notebooks, templates and data are installed inside the
+    package, they are hashed once, as their own roots."""
     h = hashlib.sha256(__version__.encode())
-    roots = [Path(__file__).resolve().parent, bundled("notebooks"), bundled("templates")]
+    package = Path(__file__).resolve().parent
+    roots = [package, bundled("notebooks"), bundled("templates")]
+    mapped = {package / name for name in ("notebooks", "templates", "data")}
     for root in roots:
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".ipynb", ".j2",
-                                                                                  ".css", ".json"}):
-            if "__pycache__" in path.parts:
+        files = (p for p in root.rglob("*") if p.is_file() and p.suffix in FINGERPRINTED)
+        for path in sorted(files):
+            if "__pycache__" in path.parts or (root == package and any(m in path.parents for m in mapped)):
                 continue
-            h.update(path.name.encode())
+            h.update(path.relative_to(root).as_posix().encode())
             h.update(path.read_bytes())
     return h.hexdigest()
+
+
+FINGERPRINTED = {".py", ".yaml", ".ipynb", ".j2", ".css", ".json"}
 
 
 # ---------------------------------------------------------------- parameters

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,19 @@ def test_unwritable_output_is_a_clear_message(tmp_path, command):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert str(blocked) in proc.stderr
+
+
+def test_code_fingerprint_is_the_same_for_a_checkout_and_an_installed_copy(tmp_path):
+    """A report made by the installed `ssc` is skipped by a re-run from a checkout of the same code, and back."""
+    import subprocess
+    import sys
+
+    from kpis.parameters import code_fingerprint
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(tmp_path / "site"), str(root)], check=True, capture_output=True, timeout=300)
+    probe = "from kpis.parameters import code_fingerprint; print(code_fingerprint())"
+    installed = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, check=True).stdout.strip()
+    assert installed == code_fingerprint()
