@@ -28,7 +28,7 @@ from .recommendation import (
     measures_for,
     recommend,
 )
-from .statuses import Coverage, coverage_of, kpi_statuses, pick, recs_for, rows_for
+from .statuses import Coverage, coverage_of, kpi_statuses, percent_text, pick, recs_for, rows_for
 
 TOP_BAND = rules.BANDS[-1]
 #: How the summary says a band in words.
@@ -52,11 +52,6 @@ def _scores(results: Any, city: Any, year: Any, level: str) -> pd.DataFrame | No
     return s
 
 
-def _pct(score: float) -> str:
-    """A score or achievement in whole % as the report shows it: rounded without leaving its band."""
-    return rules.display_percent(float(score))
-
-
 # ---------------------------------------------------------------- lists and tables
 
 
@@ -70,12 +65,11 @@ def priority_actions(results: Any, n: int = 10, recommendations: list[Recommenda
     recs = recs_for(recommendations if recommendations is not None else recommend(results), city, year)
     chosen = [r for r in recs if r.kind == "improve"
               or (r.kind == "collect_data" and all(t.tier == "core" for t in r.triggers))][:n]
-    while chosen and chosen[0].kind == "improve" and chosen[0].basis == "judgement":
-        # a gap against the project's own estimate never leads the list on its own: it follows what rests on an
-        # agreed standard or a reference figure, and with nothing else it is a suggested action, not a priority
-        rest = [r for r in chosen if not (r.kind == "improve" and r.basis == "judgement")]
-        chosen = rest + [r for r in chosen if r not in rest] if rest else []
-    return chosen
+    judgement = [r for r in chosen if r.kind == "improve" and r.basis == "judgement"]
+    others = [r for r in chosen if r not in judgement]
+    # a gap against the project's own estimate never leads the list on its own: it follows what rests on an agreed
+    # standard, a reference figure or a missing core KPI, and with nothing else it is a suggested action only
+    return others + judgement if others else []
 
 
 def strengths(results: Any, city: Any = None, year: Any = None) -> list[dict[str, Any]]:
@@ -96,7 +90,7 @@ def strengths(results: Any, city: Any = None, year: Any = None) -> list[dict[str
             out.append({"level": "category", "dimension": r.dimension, "sub_dimension": r.sub_dimension,
                         "category": r.category, "code": "", "name": r.category, "score": float(r.score),
                         "band": r.band, "title": f"{r.category} ({r.sub_dimension})",
-                        "text": f"Every KPI of the category is reported and the category scores {_pct(r.score)} % "
+                        "text": f"Every KPI of the category is reported and the category scores {percent_text(r.score)} % "
                                 "(points earned out of points possible).", "codes": [], "sdg": []})
     for k in statuses:
         if k.verdict == "strength":
@@ -104,7 +98,7 @@ def strengths(results: Any, city: Any = None, year: Any = None) -> list[dict[str
             score = min(ach) if ach else 100.0
             out.append({"level": "kpi", "dimension": k.dimension, "sub_dimension": k.sub_dimension,
                         "category": k.category, "code": k.code, "name": k.name, "score": score, "band": TOP_BAND,
-                        "title": k.name, "text": f"At {_pct(score)} % of its target ({k.category}).",
+                        "title": k.name, "text": f"At {percent_text(score)} % of its target ({k.category}).",
                         "codes": [k.code], "sdg": list(lib.by_code[k.code].sdg) if k.code in lib.by_code else []})
     return out
 
@@ -252,17 +246,17 @@ def _areas_sentence(f: _Facts) -> str | None:
     subs = subs.sort_values("score", kind="stable")
     low, high = subs.iloc[0], subs.iloc[-1]
     if high.score - low.score < 1:
-        return f"All scored sub-dimensions sit at about {_pct(high.score)} % of target."
+        return f"All scored sub-dimensions sit at about {percent_text(high.score)} % of target."
     weak_cat = ""
     cats = f.scores("category")
     if cats is not None and not cats.empty:
         c = cats[cats["sub_dimension"] == low.sub_dimension].sort_values("score", kind="stable")
         if len(c) >= 2:
-            weak_cat = f", where {c.iloc[0].category} is lowest at {_pct(c.iloc[0].score)} %"
+            weak_cat = f", where {c.iloc[0].category} is lowest at {percent_text(c.iloc[0].score)} %"
     top = list(subs.loc[(subs["score"] - high.score).abs() < 0.5, "sub_dimension"].astype(str))
     best = (f"Its strongest area is {top[0]}" if len(top) == 1
             else f"Its strongest areas are {_join(top[:3])}" + (" among others" if len(top) > 3 else ""))
-    return f"{best} at {_pct(high.score)} % and its weakest is {low.sub_dimension} at {_pct(low.score)} %{weak_cat}."
+    return f"{best} at {percent_text(high.score)} % and its weakest is {low.sub_dimension} at {percent_text(low.score)} %{weak_cat}."
 
 
 def _weakest_point(k: KpiView) -> Any:

@@ -126,11 +126,6 @@ def parse_yes_no(raw: object) -> float | None:
     return None
 
 
-def is_not_reported(raw: object) -> bool:
-    """True for an empty cell or a "not reported" word."""
-    return parse_number(raw).status == "empty"
-
-
 # ---------------------------------------------------------------- formulas
 
 PointKind = Literal["ratio", "value", "yes_no"]

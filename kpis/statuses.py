@@ -37,7 +37,7 @@ def rows_for(results: Any, city: Any, year: Any) -> pd.DataFrame:
     return results.kpis[(results.kpis["city"] == city) & (results.kpis["year"] == year)]
 
 
-def _pct(score: float) -> str:
+def percent_text(score: float) -> str:
     """A score or achievement in whole % as the report shows it: rounded without leaving its band."""
     return rules.display_percent(float(score))
 
@@ -90,7 +90,7 @@ class KpiStatus:
             if p.status == "not reported":
                 what = "not reported"
             elif p.achievement is not None and p.status in ("strength", "on track", "gap"):
-                what = f"{number(p.value, p.unit)}, {_pct(p.achievement)} % of target"
+                what = f"{number(p.value, p.unit)}, {percent_text(p.achievement)} % of target"
             elif p.reference is not None:
                 what = f"{number(p.value, p.unit)} (reference figure {number(p.reference, p.unit)}; a context indicator)"
             else:
