@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import io
+import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -44,6 +47,55 @@ def read_yaml(path: Path):
         raise CatalogueError(f"{path.name}: not valid YAML ({exc})") from None
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+MAX_TARGET_BYTES = 2 * 1024 * 1024  # a user's target file (the default set, all three files, is ~150 KB)
+# non-zero targets outside this range overflow or vanish in value ÷ target (full marks by accident); real ones
+# lie between 0.1 and 100 000
+TARGET_RANGE = (1e-6, 1e12)
+
+
+def read_user_file(path: Path) -> str:
+    """The text of a file a user names: a regular UTF-8 file of at most MAX_TARGET_BYTES. A FIFO or device is
+    refused before it is opened (and it is opened non-blocking), so nothing waits on it."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise CatalogueError(f"{path}: no such file; check the name and folder") from None
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CatalogueError(f"{path}: not a regular file (a folder, device or pipe); give a .yaml or .csv file")
+    try:
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise CatalogueError(f"{path}: not a regular file; give a .yaml or .csv file")
+            data = fh.read(MAX_TARGET_BYTES + 1)
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_TARGET_BYTES:
+        raise CatalogueError(f"{path.name}: larger than {MAX_TARGET_BYTES // 2**20} MB; a target file for all 91 "
+                             "KPIs is about 150 KB, so check that the right file was chosen")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(f"{path.name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); "
+                             "save it as UTF-8 (in a text editor: Save as… > Encoding: UTF-8)") from None
+
+
+def read_user_yaml(path: Path) -> Any:
+    """A user's YAML file. Aliases (*name) are refused before anything is built: nine lines of them expand to
+    gigabytes (a 'billion laughs'), and a target file never needs them."""
+    text = read_user_file(path)
+    try:
+        for event in yaml.parse(io.StringIO(text), Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise CatalogueError(f"{path.name}: line {line} uses the YAML alias '*{event.anchor}'; aliases are "
+                                     "not accepted in a target file: write each value out in full")
+        return yaml.load(io.StringIO(text), Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{path.name}: not valid YAML ({exc})") from None
 
 
 def explain_validation(exc: ValidationError) -> str:
@@ -173,6 +225,9 @@ def _check_targets(ts: TargetSet, where: str, lib: Library) -> dict[tuple[str, s
         if not kpi.is_composite and t.part:
             raise CatalogueError(f"{where}: KPI {t.code} has no data point {t.part!r}; leave 'part' empty")
         direction = parts[t.part].direction if t.part else kpi.direction
+        if t.target is not None and t.target != 0 and not TARGET_RANGE[0] <= t.target <= TARGET_RANGE[1]:
+            raise CatalogueError(f"{where}: KPI {t.code}{' ' + t.part if t.part else ''}: the target {t.target:g} is outside the range "
+                                 f"that can be scored ({TARGET_RANGE[0]:g} to {TARGET_RANGE[1]:g}); check its unit")
         if t.target is not None and direction == "lower" and t.target == 0:
             raise CatalogueError(
                 f"{where}: KPI {t.code} {t.part} is lower-is-better, so a target of 0 cannot be scored as "
@@ -199,8 +254,9 @@ def load_targets(path: str | Path | None = None) -> Targets:
     if path.suffix.lower() == ".csv":
         import pandas as pd  # start-up: as in catalogue_frame
 
+        text = read_user_file(path)
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         except Exception as exc:  # noqa: BLE001 - any parse failure is a user error here
             raise CatalogueError(f"{path.name}: not a readable CSV target file ({exc})") from None
         rows = []
@@ -214,7 +270,7 @@ def load_targets(path: str | Path | None = None) -> Targets:
             rows.append(row)
         raw = {"name": path.stem, "version": "user", "targets": rows}
     else:
-        raw = read_yaml(path)
+        raw = read_user_yaml(path)
     ts = _parse_target_set(raw, path.name)
     return Targets(ts.name, ts.version, _check_targets(ts, path.name, lib), str(path))
 

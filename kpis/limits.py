@@ -7,11 +7,15 @@ a zip bomb, an entity bomb or a huge sheet from costing more than a fraction of 
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 import struct
+import time
 import zipfile
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
+from xml.parsers import expat
 
 import openpyxl.xml
 
@@ -26,6 +30,21 @@ RATIO_MIN_BYTES = 1024 * 1024  # small members may compress better than that wit
 MAX_ROWS = 2000  # rows read per sheet (the Data sheet has about 110)
 MAX_COLS = 60  # columns read per sheet (the Data sheet has 19)
 MAX_TEXT = 5000  # characters kept from one cell
+
+# Budgets inside the XML parts, counted by a streaming pass before openpyxl reads anything (`scan_parts`). The
+# template has 5 sheets, ~110 rows and ~2 100 cells in all, ~30 style records, 6 defined names, a few comments and
+# no shared strings; the caps leave ample room for a filled copy re-saved by Excel or LibreOffice.
+MAX_SHEET_ROWS = 10_000  # <row> elements in one worksheet part, hidden sheets included (<dimension> not trusted)
+MAX_CELLS = 30_000  # <c> elements in all worksheets together
+MAX_STYLES = 5_000  # style records in styles.xml (xf, font, fill, border, numFmt, dxf, cellStyle)
+MAX_SHARED_STRINGS = 50_000  # <si> entries in the shared strings table
+MAX_PART_BYTES = 8 * 1024 * 1024  # expanded size of one part (the Data sheet of a filled template is ~0.2 MB)
+MAX_DEFINED_NAMES = 1_000
+MAX_COMMENTS = 5_000  # notes and threaded comments
+MAX_DRAWING_PARTS = 50  # drawings, charts and VML parts
+MAX_ELEMENTS = 100_000  # XML elements in all parts together (merged cells, validations, formats and the rest)
+MAX_TOKEN_BYTES = 1024 * 1024  # bytes without a new tag (one text, comment or attribute; a cell holds 32 767 characters)
+MAX_SCAN_SECONDS = 5.0  # a last guard; real workbooks are scanned in milliseconds
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -50,7 +69,7 @@ def assert_defusedxml() -> None:
                                 "`pip install defusedxml` and unset OPENPYXL_DEFUSEDXML")
 
 
-def check_file(path: Path) -> str:
+def check_file(path: Path, budget: Budget | None = None) -> str:
     """Return 'xlsx' or 'csv' for a file that may be parsed, or raise Refused with the reason."""
     try:
         st = os.stat(path)
@@ -91,7 +110,7 @@ def check_file(path: Path) -> str:
                       "a filled template is well under 1 MB: remove pictures and extra sheets")
     if not head.startswith(ZIP_SIGNATURE):
         raise Refused(f"the file is not a valid .xlsx workbook (it may be damaged or mis-named); {RESAVE}")
-    check_zip(path, st.st_size)
+    check_zip(path, st.st_size, budget or SUBMISSION)
     return "xlsx"
 
 
@@ -108,7 +127,7 @@ def _declared_entries(path: Path, size: int) -> int:
     return total
 
 
-def check_zip(path: Path, size: int) -> None:
+def check_zip(path: Path, size: int, budget: Budget | None = None) -> None:
     """Entry count, expanded size, compression ratio, encryption, macros and nested archives, from the directory only."""
     total = _declared_entries(path, size)
     if total == 0xFFFF or total > MAX_ENTRIES:
@@ -151,7 +170,202 @@ def check_zip(path: Path, size: int) -> None:
             ctypes = zf.open("[Content_Types].xml").read(256 * 1024)
             if b"macroEnabled" in ctypes or b"vbaProject" in ctypes:
                 raise Refused(f"the workbook is macro-enabled; {RESAVE} without macros")
+            scan_parts(zf, budget or SUBMISSION)
     except zipfile.BadZipFile as exc:
         raise Refused(f"the workbook is damaged or truncated ({exc}); {RESAVE}") from None
     except (OSError, EOFError, NotImplementedError, ValueError, RuntimeError, zlib.error) as exc:
         raise Refused(f"the workbook cannot be opened ({exc}); {RESAVE}") from None
+
+
+# ---------------------------------------------------------------- tables given to `ssc compare`
+
+# a saved result or values table: one city-year is ~150 rows (~100 KB of CSV); the caps hold a few hundred city-years
+# while keeping pandas' copy of a hostile file within a few hundred MB
+MAX_TABLE_BYTES = {".csv": 20 * 1024 * 1024, ".json": 10 * 1024 * 1024, ".parquet": 10 * 1024 * 1024}
+MAX_TABLE_ROWS = 200_000  # rows of a parquet table, read from its footer before any data
+MAX_TABLE_COLUMNS = 200
+
+
+def check_table(path: Path) -> None:
+    """A CSV, JSON or parquet table: a regular file under its size cap (a parquet file also by the rows and columns
+    its footer declares, since it may expand far beyond its size); raise Refused otherwise."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise Refused(f"{path.name}: cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise Refused(f"{path.name}: not a regular file (a device or pipe); give a saved results or values file")
+    suffix = path.suffix.lower()
+    cap = MAX_TABLE_BYTES.get(suffix, MAX_TABLE_BYTES[".csv"])
+    if st.st_size > cap:
+        raise Refused(f"{path.name}: {st.st_size / 2**20:.1f} MB, above the {cap // 2**20} MB limit for {suffix} "
+                      "tables; split it by city or year")
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.read_metadata(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable footer is a damaged or foreign file
+            raise Refused(f"{path.name}: not a readable parquet file ({type(exc).__name__}); save it again") from None
+        if meta.num_rows > MAX_TABLE_ROWS or meta.num_columns > MAX_TABLE_COLUMNS:
+            raise Refused(f"{path.name}: declares {meta.num_rows:,} rows and {meta.num_columns} columns (limits "
+                          f"{MAX_TABLE_ROWS:,} and {MAX_TABLE_COLUMNS}); split it by city or year")
+
+
+# ---------------------------------------------------------------- budgets inside the XML parts
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The caps of one kind of workbook; `SUBMISSION` for a city's template, larger for a saved results workbook."""
+
+    sheet_rows: int = MAX_SHEET_ROWS
+    cells: int = MAX_CELLS
+    styles: int = MAX_STYLES
+    shared_strings: int = MAX_SHARED_STRINGS
+    part_bytes: int = MAX_PART_BYTES
+    defined_names: int = MAX_DEFINED_NAMES
+    comments: int = MAX_COMMENTS
+    drawing_parts: int = MAX_DRAWING_PARTS
+    elements: int = MAX_ELEMENTS
+
+
+SUBMISSION = Budget()
+# `ssc validate --annotate` loads the whole workbook (styles, comments) and saves it again: a full load costs about
+# 30 times a read-only one, so its budget is a fifth of the intake's (still 5 times the template).
+ANNOTATE = Budget(cells=10_000, styles=1_000, elements=40_000, comments=1_000)
+# a results workbook written by `ssc assess` (one city-year: ~4 400 cells, ~12 000 elements) or by
+# `Results.to_excel` for a batch (about 20 city-years), read whole by `ssc compare`
+RESULTS = Budget(sheet_rows=20_000, cells=100_000, elements=300_000, part_bytes=16 * 1024 * 1024)
+SHEET = {"row": "sheet_rows", "c": "cells"}
+# what each kind of part counts, by its root element: {element: budget field}
+WATCHED: dict[str, dict[str, str]] = {
+    "worksheet": SHEET, "dialogsheet": SHEET, "chartsheet": SHEET,
+    "styleSheet": {t: "styles" for t in ("xf", "font", "fill", "border", "numFmt", "dxf", "cellStyle")},
+    "sst": {"si": "shared_strings"},
+    "workbook": {"definedName": "defined_names"},
+    "comments": {"comment": "comments"},
+    "ThreadedComments": {"threadedComment": "comments"},
+}
+WHAT = {  # budget field → (what was counted, what a real template has)
+    "sheet_rows": ("rows in the sheet {label}", "a template sheet has at most a few hundred"),
+    "cells": ("cells in all sheets together", "a filled template has about 2 100"),
+    "styles": ("cell styles (formats, fonts, fills, borders)", "the template has about 30"),
+    "shared_strings": ("shared strings", "a filled template has a few hundred"),
+    "defined_names": ("defined names", "the template has 6"),
+    "comments": ("comments or notes", "the template has a handful"),
+    "elements": ("XML elements in all parts together", "a filled template has about 6 000"),
+}
+LINKS = frozenset({"sheet", "Relationship"})
+WORKBOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+CHUNK = 256 * 1024  # expat re-reads an unfinished token on each call: large chunks keep that cheap
+TRIM = "delete the extra rows, sheets or formatting (or copy your figures into a fresh `ssc template`) and save again"
+
+
+@dataclass
+class _Scan:
+    """Running counts over a workbook's XML parts. `start` is expat's handler: it raises Refused at the first cap
+    passed, so a hostile part is read only up to its cap. Kept lean: it runs once per element."""
+
+    budget: Budget
+    deadline: float
+    part: str = ""
+    label: str = ""
+    watch: dict[str, str] | None = None
+    elements: int = 0
+    fed: int = 0
+    last_event: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WHAT, 0))
+    sheets: dict[str, str] = field(default_factory=dict)  # relationship id → sheet name
+    targets: dict[str, str] = field(default_factory=dict)  # relationship id → part name
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        self.last_event = self.fed
+        self.elements += 1
+        if self.elements > self.budget.elements:
+            self.refuse("elements", self.elements)
+        local = name[name.rfind("}") + 1 :]
+        if self.watch is None:  # the root element says what kind of part this is, whatever its name
+            self.watch = WATCHED.get(local, {})
+        key = self.watch.get(local)
+        if key is not None:
+            n = self.counts[key] = self.counts[key] + 1
+            if n > getattr(self.budget, key):
+                self.refuse(key, n)
+        elif local in LINKS and self.part in WORKBOOK_PARTS:
+            if local == "sheet":
+                self.sheets[next((v for k, v in attrs.items() if k.endswith("}id")), "")] = attrs.get("name", "")
+            else:
+                self.targets[attrs.get("Id", "")] = _part_name(attrs.get("Target", ""))
+
+    def refuse(self, key: str, found: int) -> None:
+        what, usual = WHAT[key]
+        limit = getattr(self.budget, key)
+        raise Refused(f"the workbook has more than {limit:,} {what.format(label=self.label)} (found at least "
+                      f"{found:,} by part {self.part}; limit {limit:,}; {usual}), which is not a filled template: "
+                      f"{TRIM}")
+
+    def refuse_dtd(self, *_: object) -> None:
+        raise Refused(f"part {self.part} declares XML entities or a DTD, which spreadsheet programs never write "
+                      "(a possible 'XML bomb'); the file is refused. Save your data into a fresh template")
+
+
+def _part_name(target: str) -> str:
+    """A workbook relationship's target as a zip member name."""
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+
+
+def scan_parts(zf: zipfile.ZipFile, budget: Budget = SUBMISSION) -> _Scan:
+    """Stream every XML part of the workbook once (expat, no DTDs, no entities), counting rows and cells of every
+    sheet (hidden ones too, whatever <dimension> says), styles, shared strings, defined names, comments, drawings
+    and elements; raise Refused at the first cap passed. Milliseconds on a real workbook; a hostile one stops early.
+    """
+    scan = _Scan(budget, time.monotonic() + MAX_SCAN_SECONDS)
+    infos = sorted((i for i in zf.infolist() if not i.is_dir()),
+                   key=lambda i: (i.filename not in WORKBOOK_PARTS, i.filename))
+    drawings = [i.filename for i in infos if i.filename.lower().endswith(".vml")
+                or i.filename.startswith(("xl/drawings/", "xl/charts/")) and "/_rels/" not in i.filename]
+    if len(drawings) > budget.drawing_parts:
+        raise Refused(f"the workbook has {len(drawings)} drawing, chart or note-shape parts (limit "
+                      f"{budget.drawing_parts}; the template has 1): {TRIM}")
+    for info in infos:
+        name = next((scan.sheets[rid] for rid, part in scan.targets.items()
+                     if part == info.filename and rid in scan.sheets), None)
+        scan.part, scan.watch, scan.counts["sheet_rows"] = info.filename, None, 0
+        scan.label = f"'{name}' ({info.filename})" if name else info.filename
+        if info.file_size > budget.part_bytes:
+            raise Refused(f"part {scan.label} expands to {info.file_size / 2**20:.1f} MB (limit "
+                          f"{budget.part_bytes // 2**20} MB; the largest part of a filled template is about "
+                          f"0.2 MB), which is not a filled template: {TRIM}")
+        _scan_part(zf, info, scan)
+    return scan
+
+
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, scan: _Scan) -> None:
+    """One member through expat in chunks; members that are not XML (pictures) are skipped after the first chunk."""
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler = scan.start
+    parser.StartDoctypeDeclHandler = scan.refuse_dtd
+    parser.EntityDeclHandler = scan.refuse_dtd
+    lenient = info.filename.lower().endswith(".vml")  # legacy VML is often not well-formed; nothing parses it
+    scan.fed = scan.last_event = 0
+    with zf.open(info) as fh:
+        chunk = fh.read(CHUNK)
+        if not chunk.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            return
+        try:
+            while chunk:
+                scan.fed += len(chunk)
+                parser.Parse(chunk, False)
+                if scan.fed - scan.last_event > MAX_TOKEN_BYTES:
+                    raise Refused(f"part {info.filename} holds more than {MAX_TOKEN_BYTES // 2**20} MB without a "
+                                  f"tag (one huge text, comment or attribute), which real workbooks never do: {TRIM}")
+                if time.monotonic() > scan.deadline:
+                    raise Refused(f"the workbook takes more than {MAX_SCAN_SECONDS:.0f} s to check (at part "
+                                  f"{info.filename}); it is far larger than a filled template: {TRIM}")
+                chunk = fh.read(CHUNK)
+            parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            if not lenient:
+                raise Refused(f"part {info.filename} is not well-formed XML ({expat.ErrorString(exc.code)} at line "
+                              f"{exc.lineno}); {RESAVE}") from None

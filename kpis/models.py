@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
@@ -180,6 +181,14 @@ class Target(_Strict):
     @classmethod
     def _part(cls, v: str | None) -> str:
         return v or ""
+
+    @field_validator("target")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError(f"the target {v} is not a finite number (.inf, 1e999 and .nan cannot be scored); "
+                             "write the figure itself")
+        return v
 
     @model_validator(mode="after")
     def _one_of(self) -> Target:

@@ -297,6 +297,8 @@ class Results:
                 doc = json.loads(path.read_text(encoding="utf-8"))
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ScoringError(f"{path.name}: not valid JSON ({exc})") from None
+            except RecursionError:
+                raise ScoringError(f"{path.name}: the JSON is nested too deeply to be a saved result") from None
             if not isinstance(doc, dict):
                 raise ScoringError(f"{path.name}: not a saved result")
             return cls._from_sheets({k: _frame_unjson(v) for k, v in doc.items()}, path.name)

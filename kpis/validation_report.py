@@ -87,7 +87,7 @@ def annotate(path: Path, problems: list[Problem], out_dir: Path, name: str | Non
     from openpyxl.styles import PatternFill
 
     try:
-        if limits.check_file(path) != "xlsx":
+        if limits.check_file(path, limits.ANNOTATE) != "xlsx":
             return f"{path}: no annotated copy (only workbooks can be annotated; CSV problems are listed by row)"
     except limits.Refused as exc:
         return f"{path}: no annotated copy ({exc})"

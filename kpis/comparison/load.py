@@ -98,6 +98,8 @@ def read_input(item: object, targets: Targets | None) -> Loaded:
 
 def _read_path(path: Path, targets: Targets | None) -> Loaded:
     suffix = path.suffix.lower()
+    if suffix in RESULT_SUFFIXES and not path.is_dir():
+        _check_table(path)
     if path.is_dir() or (suffix in WORKBOOK_SUFFIXES and _results_sheet(path)):
         return (*_from_results(Results.load(path)), path.name)
     if suffix in WORKBOOK_SUFFIXES:
@@ -115,6 +117,16 @@ def _read_path(path: Path, targets: Targets | None) -> Loaded:
     raise CompareError(f"{path.name}: not a submission (.xlsx/.csv) or a results file (.xlsx/.csv/.parquet/.json)")
 
 
+def _check_table(path: Path) -> None:
+    # imported here: the file limits cost ~0.3 s of start-up (openpyxl), needed only for files
+    from ..limits import Refused, check_table
+
+    try:
+        check_table(path)
+    except Refused as exc:
+        raise CompareError(str(exc)) from None
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     if path.stat().st_size > MAX_INPUT_BYTES:
         raise CompareError(f"{path.name}: larger than {MAX_INPUT_BYTES // 2**20} MB; split it by city or year")
@@ -127,6 +139,9 @@ def _read_table(path: Path) -> pd.DataFrame:
             raw = json.load(fh)
     except (OSError, ValueError, ImportError) as exc:
         raise CompareError(f"{path.name}: cannot be read as a results table ({exc})") from None
+    except RecursionError:
+        raise CompareError(f"{path.name}: the JSON is nested too deeply to be a table; a results table is a list "
+                           "of rows (objects of column: value)") from None
     if isinstance(raw, dict) and isinstance(raw.get("kpis"), list):
         raw = raw["kpis"]
     if not isinstance(raw, list):
@@ -139,9 +154,12 @@ def _results_sheet(path: Path) -> str | None:
     # imported here: openpyxl and the file limits cost ~0.3 s of start-up, needed only for workbooks
     from openpyxl import load_workbook
 
-    from ..limits import check_file
+    from ..limits import RESULTS, Refused, check_file
 
-    check_file(path)
+    try:
+        check_file(path, RESULTS)
+    except Refused as exc:
+        raise CompareError(f"{path.name}: {exc}") from None
     try:
         wb = load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - any parse failure of an untrusted file is a user error
