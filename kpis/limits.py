@@ -37,12 +37,12 @@ MAX_TEXT = 5000  # characters kept from one cell
 MAX_SHEET_ROWS = 10_000  # <row> elements in one worksheet part, hidden sheets included (<dimension> not trusted)
 MAX_CELLS = 30_000  # <c> elements in all worksheets together
 MAX_STYLES = 5_000  # style records in styles.xml (xf, font, fill, border, numFmt, dxf, cellStyle)
-MAX_SHARED_STRINGS = 50_000  # <si> entries in the shared strings table
+MAX_SHARED_STRINGS = 30_000  # <si> entries in the shared strings table
 MAX_PART_BYTES = 8 * 1024 * 1024  # expanded size of one part (the Data sheet of a filled template is ~0.2 MB)
 MAX_DEFINED_NAMES = 1_000
 MAX_COMMENTS = 5_000  # notes and threaded comments
 MAX_DRAWING_PARTS = 50  # drawings, charts and VML parts
-MAX_ELEMENTS = 100_000  # XML elements in all parts together (merged cells, validations, formats and the rest)
+MAX_ELEMENTS = 150_000  # XML elements in all parts together (merged cells, validations, formats and the rest)
 MAX_TOKEN_BYTES = 1024 * 1024  # bytes without a new tag (one text, comment or attribute; a cell holds 32 767 characters)
 MAX_SCAN_SECONDS = 5.0  # a last guard; real workbooks are scanned in milliseconds
 
@@ -181,8 +181,8 @@ def check_zip(path: Path, size: int, budget: Budget | None = None) -> None:
 
 # a saved result or values table: one city-year is ~150 rows (~100 KB of CSV); the caps hold a few hundred city-years
 # while keeping pandas' copy of a hostile file within a few hundred MB
-MAX_TABLE_BYTES = {".csv": 20 * 1024 * 1024, ".json": 10 * 1024 * 1024, ".parquet": 10 * 1024 * 1024}
-MAX_TABLE_ROWS = 200_000  # rows of a parquet table, read from its footer before any data
+MAX_TABLE_BYTES = {".csv": 10 * 1024 * 1024, ".json": 10 * 1024 * 1024, ".parquet": 10 * 1024 * 1024}
+MAX_TABLE_ROWS = 60_000  # lines of a CSV, rows of a parquet table (from its footer): ~400 city-years
 MAX_TABLE_COLUMNS = 200
 
 
@@ -200,6 +200,12 @@ def check_table(path: Path) -> None:
     if st.st_size > cap:
         raise Refused(f"{path.name}: {st.st_size / 2**20:.1f} MB, above the {cap // 2**20} MB limit for {suffix} "
                       "tables; split it by city or year")
+    if suffix == ".csv":
+        with open(path, "rb") as fh:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        if lines > MAX_TABLE_ROWS:
+            raise Refused(f"{path.name}: {lines:,} lines, above the {MAX_TABLE_ROWS:,} limit for tables "
+                          "(a city-year has about 150); split it by city or year")
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
