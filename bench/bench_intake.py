@@ -4,15 +4,24 @@
 2. 10 MB hostile files (zip bomb, XML entity bomb, oversized sheet, garbage, oversized CSV): each refused or
    capped in at most 1 s (best of 3 untraced runs) with peak memory under 300 MB (tracemalloc peak of a traced
    run; the process max RSS is shown too).
-Run: python bench/bench_intake.py
+3. Parser-stage cases (issue 13): workbooks that pass the byte caps but whose XML parts would cost openpyxl
+   seconds and hundreds of MB (a styles bomb, a hidden sheet with 1.5 million rows and no <dimension>, a shared
+   strings bomb, `validate --annotate` on a 600 000-row file), plus the costliest file the budgets still accept.
+   Each runs `ssc validate` in a child process: wall and CPU time (interpreter start and imports included: see the
+   baseline row) and that process's peak RSS; then the CPU time of `validate` (+ `annotate`) in this process,
+   imports paid, which is the parse budget: 1 s, and 300 MB of RSS. `--before DIR` runs the same cases against another checkout (e.g. the main branch).
+Run: python bench/bench_intake.py [--before /path/to/other/checkout]
 """
 
 from __future__ import annotations
 
+import argparse
 import io
+import os
 import random
 import resource
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -96,7 +105,88 @@ def measure(path: Path) -> tuple[float, float, list]:
     return min(times), peak / MB, problems
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parser_stage(before: str | None) -> bool:
+    """Section 3: each hostile workbook through `ssc validate` in a child process (tests/adversarial.run_ssc)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import hostile_workbooks as H
+    from adversarial import run_ssc
+
+    cases = [("baseline: the demo city (valid)", lambda p, f: H._write(f, p), ()),
+             ("styles bomb (500 000 cell formats)", lambda p, f: H.styles_bomb(p, f, n=500_000), ()),
+             ("styles bomb (100 000, under the part cap)", H.styles_bomb, ()),
+             ("hidden sheet, 1.5 M rows, no <dimension>", lambda p, f: H.hidden_rows(p, f, n=1_500_000), ()),
+             ("hidden sheet, 150 000 rows (1 MB)", lambda p, f: H.hidden_rows(p, f, n=150_000), ()),
+             ("shared strings bomb (1 M entries)", lambda p, f: H.shared_strings_bomb(p, f, n=1_000_000), ()),
+             ("annotate, 600 000 rows", lambda p, f: H.hidden_rows(p, f, n=600_000), ("--annotate", "checked")),
+             ("accepted: 9 000 extra rows, 4 900 styles", near_caps, ()),
+             ("annotate, accepted file above", near_caps, ("--annotate", "checked"))]
+    parts = H.demo_parts()
+    ok = True
+    checkouts = [("now", str(ROOT))] + ([("before", before)] if before else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, make, extra in cases:
+            path = make(parts, Path(tmp) / "hostile.xlsx")
+            size = path.stat().st_size / MB
+            for label, checkout in checkouts:
+                env = {"PYTHONPATH": checkout, "OPENPYXL_DEFUSEDXML": os.environ.get("OPENPYXL_DEFUSEDXML", "True")}
+                cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                out = run_ssc("validate", path.name, *extra, cwd=Path(tmp), timeout=600, env=env)
+                cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+                said = (out.stdout + out.stderr).replace(str(Path(tmp)) + "/", "")
+                line = next((ln.strip() for ln in said.splitlines() if "error" in ln.lower() and ":" in ln
+                             and "error(s)" not in ln), said.strip().splitlines()[-1] if said.strip() else "")
+                if extra:
+                    line = next((ln for ln in said.splitlines() if "annotated" in ln), line)
+                parse = in_process(path, extra) if label == "now" else float("nan")
+                verdict = "OK" if parse <= 1.0 and out.peak_mb <= 300 else "OVER BUDGET"
+                ok &= verdict == "OK" or label == "before"
+                print(f"{name:42s} {size:5.1f} MB [{label}]: {out.seconds:5.2f} s wall, {cpu:5.2f} s CPU, read {parse:5.2f} s CPU, peak RSS {out.peak_mb:5.0f} MB, "
+                      f"exit {out.code} -> {verdict}")
+                print(f"    {line[:150]}")
+            path.unlink()
+    return ok
+
+
+def in_process(path: Path, extra: tuple[str, ...]) -> float:
+    """CPU seconds of `validate` (and `annotate`) in this process, imports already paid: the parse budget."""
+    from kpis.validation_report import annotate
+
+    start = time.process_time()
+    problems = validate(path)
+    if extra:
+        with tempfile.TemporaryDirectory() as out:
+            annotate(path, problems, Path(out))
+    return time.process_time() - start
+
+
+def near_caps(parts: dict[str, bytes], path: Path) -> Path:
+    """About the costliest workbook the intake budget accepts: 9 000 more rows of 2 cells, 4 900 styles."""
+    import hostile_workbooks as H
+
+    def rows():
+        for s in range(1, 9001, 1000):
+            yield b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c><c r="B%d"><v>2</v></c></row>' % (r, r, r)
+                           for r in range(s, s + 1000))
+    head, tail = parts[H.STYLES].split(b"<cellXfs", 1)
+    rnd = random.Random(7)
+    xfs = b"".join(b'<xf numFmtId="%d" fontId="0" fillId="0" borderId="0" xfId="0"/>' % rnd.randrange(100)
+                   for _ in range(4_900))
+    styles = head + b'<cellXfs count="4900">' + xfs + b"</cellXfs>" + tail.split(b"</cellXfs>", 1)[1]
+    return H._write(path, {**parts, H.LISTS: H._sheet(rows), H.STYLES: styles})
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--before", help="another checkout to run the parser-stage cases against")
+    ap.add_argument("--parsers-only", action="store_true")
+    args = ap.parse_args()
+    if args.parsers_only:
+        print("all parser-stage cases within budget" if parser_stage(args.before) else "SOME CASES OVER BUDGET")
+        return
     demo = paths.demo_city()
     validate(demo)  # warm: imports, catalogue, targets
     times = []
@@ -130,6 +220,8 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process max RSS over the whole run (includes building the files): {rss:.0f} MB")
     print("all hostile files within budget" if ok else "SOME HOSTILE FILES OVER BUDGET")
+    print("\nparser stage (child process per case: wall time incl. interpreter start, peak RSS):")
+    print("all parser-stage cases within budget" if parser_stage(args.before) else "SOME CASES OVER BUDGET")
 
 
 if __name__ == "__main__":
