@@ -161,13 +161,13 @@ class Results:
             raise ScoringError(f"{where}: not a saved ssc-kpis result (format {about.get('format')!r})")
         try:
             options = json.loads(about.get("options", "{}"))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a value nested too deeply is not ours either
             raise ScoringError(f"{where}: the 'options' entry of 'about' is not valid JSON") from None
         profiles: dict = {}
         for rec in _str_frame(sheets.get("profiles", pd.DataFrame(columns=["city", "year", "field", "value"]))).itertuples():
             try:
                 profiles.setdefault((rec.city, int(float(rec.year))), {})[rec.field] = json.loads(rec.value)
-            except (ValueError, json.JSONDecodeError):
+            except (ValueError, RecursionError):
                 raise ScoringError(f"{where}: profile field {rec.field!r} of {rec.city} is not valid JSON") from None
         measures: dict = {}
         for rec in _str_frame(sheets.get("measures", pd.DataFrame(columns=["city", "year", "sub_dimension", "text"]))).itertuples():

@@ -20,7 +20,8 @@ from hostile_workbooks import BUILDERS, demo_parts, hidden_rows
 from kpis import limits, paths, validate
 from kpis.library import CatalogueError, load_targets
 
-WITHIN = 8  # seconds for a whole `ssc` process, interpreter start included
+WITHIN = 20  # seconds for a whole `ssc` process, interpreter start included, on a shared, loaded machine (the
+# parse budget itself is asserted on CPU time in-process)
 PARSE_BUDGET = 2.0  # CPU seconds for reading a hostile workbook in-process
 MAX_MB = 300
 
@@ -159,7 +160,20 @@ def _parquet_rows(path: Path) -> None:
     pq.write_table(pa.table({"city": pa.array([0] * 300_000, pa.int8())}), path)
 
 
+def _deep_profile(path: Path) -> None:
+    """A results workbook whose profile value is JSON nested 16 000 deep (a cell holds 32 767 characters)."""
+    import openpyxl
+
+    import kpis
+
+    kpis.score(kpis.read_submission(paths.bundled("data", "demo_city.xlsx"))).to_excel(path)
+    wb = openpyxl.load_workbook(path)
+    wb["profiles"].cell(2, 4).value = "[" * 16_000 + "]" * 16_000
+    wb.save(path)
+
+
 COMPARE_CASES = {
+    "deep-profile.xlsx": (_deep_profile, r"deep-profile\.xlsx: profile field 'city' of .* is not valid JSON"),
     "deep.json": (lambda p: p.write_text("[" * 100_000 + "]" * 100_000), r"deep\.json: the JSON is nested too deeply"),
     "pipe.csv": (_fifo, r"pipe\.csv: not a regular file"),
     "big.json": (lambda p: p.write_text(json.dumps([{"city": "x" * 1000}] * 11_000)),
