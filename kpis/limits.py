@@ -307,9 +307,9 @@ class _Scan:
     def refuse(self, key: str, found: int) -> None:
         what, usual = WHAT[key]
         limit = getattr(self.budget, key)
+        where = "" if key == "sheet_rows" else f" by part {self.part}"
         raise Refused(f"the workbook has more than {limit:,} {what.format(label=self.label)} (found at least "
-                      f"{found:,} by part {self.part}; limit {limit:,}; {usual}), which is not a filled template: "
-                      f"{TRIM}")
+                      f"{found:,}{where}; limit {limit:,}; {usual}), which is not a filled template: {TRIM}")
 
     def refuse_dtd(self, *_: object) -> None:
         raise Refused(f"part {self.part} declares XML entities or a DTD, which spreadsheet programs never write "
