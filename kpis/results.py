@@ -276,6 +276,13 @@ class Results:
             return cls._from_sheets(sheets, path.name)
         suffix = path.suffix.lower()
         if suffix == ".xlsx":
+            # imported here: the file limits load openpyxl, a start-up cost only reading a workbook needs
+            from .limits import RESULTS, Refused, check_file
+
+            try:
+                check_file(path, RESULTS)  # pandas reads every sheet whole: bound rows, cells and styles first
+            except Refused as exc:
+                raise ScoringError(f"{path.name}: {exc}") from None
             try:
                 raw = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False, engine="openpyxl")
             except Exception as exc:  # noqa: BLE001 - any unreadable workbook is a user error here
