@@ -162,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug: one readable line, the traceback only on request
         if os.environ.get("SSC_DEBUG"):
             raise
-        print(f"ssc {args.command}: unexpected error ({type(exc).__name__}: {terminal.clean(exc)}). This is a bug in ssc-kpis; "
-              "run again with SSC_DEBUG=1 to see the traceback and report it.", file=sys.stderr)
+        print(f"ssc {args.command}: unexpected error ({type(exc).__name__}: {terminal.clean(exc)}). This is a bug in "
+              "ssc-kpis; run again with SSC_DEBUG=1 to see the traceback and report it.", file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -132,6 +132,7 @@ def report_page(chromium, html_path: Path, **options: Any) -> Iterator[Any]:
 
 
 def report_url(html_path: Path) -> str:
+    """The file URL a page opens, and the only one `report_page` lets it load."""
     return Path(html_path).resolve().as_uri()
 
 
