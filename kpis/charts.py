@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from . import rules
-from .display import BAND_COLOURS
+from .display import BAND_COLOURS, PLAIN_TEXT
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.projections.polar import PolarAxes
@@ -64,6 +65,7 @@ def _score_label(score: float) -> str:
     return "not scored" if math.isnan(score) else f"{rules.display_percent(score)} %"
 
 
+@rc_context(PLAIN_TEXT)  # labels are drawn as given: no mathtext
 def benchmark_wheel(summary: pd.DataFrame) -> PNGChart:
     """Category scores around a wheel, grouped by sub-dimension, coloured by band (as U4SSC's snapshot)."""
     cats = summary[summary["level"] == "category"].reset_index(drop=True)
@@ -105,6 +107,7 @@ def benchmark_wheel(summary: pd.DataFrame) -> PNGChart:
     return _png(fig, "Benchmark wheel: score of every category, coloured by band", dpi=90)
 
 
+@rc_context(PLAIN_TEXT)  # labels are drawn as given: no mathtext
 def subdimension_bars(summary: pd.DataFrame) -> PNGChart:
     """Each sub-dimension's score as a bar, coloured by band, with the band edges."""
     subs = summary[summary["level"] == "sub_dimension"].reset_index(drop=True)
@@ -125,6 +128,7 @@ def subdimension_bars(summary: pd.DataFrame) -> PNGChart:
     return _png(fig, f"Score of each sub-dimension with the band edges at {EDGES_TEXT} %")
 
 
+@rc_context(PLAIN_TEXT)  # labels are drawn as given: no mathtext
 def band_counts(kpis: pd.DataFrame, dimensions: list[str]) -> PNGChart:
     """How many scored data points fall in each band, one stacked bar per dimension."""
     counts = (kpis[kpis["scored"]].groupby(["dimension", "band"]).size().unstack(fill_value=0)

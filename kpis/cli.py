@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, terminal
 from .errors import UserError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2
@@ -34,13 +34,14 @@ def _catalogue(args: argparse.Namespace) -> int:
         import pandas as pd
 
         with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 40):
-            print(frame[["code", "name", "tier", "unit", "direction", "targets"]].to_string(index=False))
+            table = frame[["code", "name", "tier", "unit", "direction", "targets"]].to_string(index=False)
+            print(terminal.clean(table, lines=True))  # a target set's text is shown, never obeyed
     return EXIT_OK
 
 
 def _markdown(frame) -> str:
     def cell(v: object) -> str:
-        return str("" if v is None else v).replace("|", "\\|").replace("\n", " ")
+        return terminal.clean(str("" if v is None else v).replace("|", "\\|").replace("\n", " "))
 
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
@@ -147,11 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except UserError as exc:
-        print(f"ssc {args.command}: {exc}", file=sys.stderr)
+        # messages quote the input (a city name, a cell): shown as text, never obeyed by the terminal
+        print(f"ssc {args.command}: {terminal.clean(exc, lines=True)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # a folder that cannot be created, a file that cannot be written or read
-        where = exc.filename or ""
-        print(f"ssc {args.command}: {where}: {exc.strerror or exc}; check the path and its permissions",
+        where = terminal.clean(exc.filename or "")
+        print(f"ssc {args.command}: {where}: {terminal.clean(exc.strerror or exc)}; check the path and its permissions",
               file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -160,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug: one readable line, the traceback only on request
         if os.environ.get("SSC_DEBUG"):
             raise
-        print(f"ssc {args.command}: unexpected error ({type(exc).__name__}: {exc}). This is a bug in ssc-kpis; "
-              "run again with SSC_DEBUG=1 to see the traceback and report it.", file=sys.stderr)
+        print(f"ssc {args.command}: unexpected error ({type(exc).__name__}: {terminal.clean(exc)}). This is a bug in "
+              "ssc-kpis; run again with SSC_DEBUG=1 to see the traceback and report it.", file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from typing import Any
 
 import pandas as pd
 
@@ -16,6 +17,9 @@ BAND_COLOURS = {
     "<33": "#d73027",
     "not scored": "#e0e0e0",
 }
+#: matplotlib settings under which a chart draws every label as given: a city or group name is untrusted text, and
+#: "$…$" would otherwise be parsed as mathtext (a failed chart, or deep recursion) and LaTeX could be switched on.
+PLAIN_TEXT: dict[Any, Any] = {"text.parse_math": False, "text.usetex": False}
 BAND_TEXT = {"95+": "#ffffff", "66-95": "#000000", "33-66": "#000000", "<33": "#ffffff", "not scored": "#000000"}
 BAND_LABELS = {
     "95+": "95 % of target or more",

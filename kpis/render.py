@@ -7,13 +7,27 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 from .paths import atomic_write, bundled
 
-CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+# The headless shell first: it has no sign-in, no component updater and no other browser services, so it never
+# starts a request of its own. A full Chromium is kept quiet by CHROMIUM_ARGS.
+CHROMIUM_CANDIDATES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "chrome")
+# A report is printed without the network. A full Chromium still asks accounts.google.com for signed-in accounts
+# and update.googleapis.com for component updates whatever the other switches say (measured with strace and
+# --log-net-log on Chromium 156), so those two services get addresses that go nowhere: the updater a file URL, sign-in
+# a local port Chromium refuses to connect to (port 1 is on its unsafe-port list). Any other host name resolves to
+# "not found" without a DNS query. Playwright adds its own quiet switches (--disable-features=Translate,
+# OptimizationHints, NetworkTimeServiceQuerying...), so this list must not repeat --disable-features: the last wins.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-default-apps",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--metrics-recording-only",
+    "--disable-domain-reliability", "--disable-client-side-phishing-detection", "--no-pings", "--dns-prefetch-disable",
+    "--component-updater=url-source=file:///dev/null",
+    "--gaia-url=http://localhost:1/",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
 ]
 
 
@@ -99,18 +113,33 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-def html_to_pdf(chromium, html_path: Path, pdf_path: Path) -> None:
-    """Print one report with the browser's own print engine (A4, backgrounds kept for the band colours).
+@contextlib.contextmanager
+def report_page(chromium, html_path: Path, **options: Any) -> Iterator[Any]:
+    """A page in a fresh offline context that may load the report file itself and nothing else.
 
-    Requests leaving the page are blocked: the report is self-contained, so nothing is lost.
+    Every other request (another file, http(s), ws) is aborted; data: URIs (the charts) never leave the page. The
+    report is self-contained, so nothing is lost. Scripts are off unless `java_script_enabled=True` is given.
+    The caller opens the report with `page.goto(report_url(html_path))`.
     """
-    context = chromium.new_context(java_script_enabled=False, offline=True)
+    report = unquote(report_url(html_path))
+    context = chromium.new_context(**{"java_script_enabled": False, **options, "offline": True})
     try:
-        page = context.new_page()
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-        page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
-        pdf = page.pdf(format="A4", print_background=True,
-                       margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})
+        context.route("**/*", lambda route: route.continue_() if unquote(route.request.url.split("#")[0]) == report
+                      else route.abort("blockedbyclient"))
+        yield context.new_page()
     finally:
         context.close()
+
+
+def report_url(html_path: Path) -> str:
+    """The file URL a page opens, and the only one `report_page` lets it load."""
+    return Path(html_path).resolve().as_uri()
+
+
+def html_to_pdf(chromium, html_path: Path, pdf_path: Path) -> None:
+    """Print one report with the browser's own print engine (A4, backgrounds kept for the band colours)."""
+    with report_page(chromium, html_path) as page:
+        page.goto(report_url(html_path), wait_until="load")
+        pdf = page.pdf(format="A4", print_background=True,
+                       margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})
     atomic_write(pdf_path, pdf)

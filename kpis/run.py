@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
-from . import __version__
+from . import __version__, terminal
 from .errors import UserError
 from .parameters import check_parameters, code_fingerprint, notebook_parameters
 from .paths import atomic_write, bundled, demo_city, sha256_file, slugify
@@ -391,7 +391,8 @@ def summary_table(result: BatchResult) -> str:
     for r in result.runs:
         secs = sum(r.timings.values())
         where = str(Path(r.out_dir) / "report.html") if r.status in {"ok", "skipped"} else r.reason
-        rows.append((r.city or Path(r.input).name, str(r.year or ""), r.status, f"{secs:.1f}", where))
+        name = terminal.clean(r.city or Path(r.input).name)  # a city's name must not drive the terminal
+        rows.append((name, str(r.year or ""), r.status, f"{secs:.1f}", terminal.clean(where)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
     return "\n".join(lines)

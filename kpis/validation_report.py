@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from . import __version__, limits
+from . import __version__, limits, terminal
 from .errors import UserError
 from .library import library
 from .paths import atomic_write
@@ -26,12 +26,12 @@ def cli_validate(args) -> int:
         n_err = sum(p.severity == "error" for p in problems)
         n_warn = len(problems) - n_err
         status = "OK" if not n_err else "NOT USABLE"
-        print(f"{path}: {status} - {n_err} error(s), {n_warn} warning(s)")
-        for p in problems:
-            print(f"  {p}")
+        print(f"{terminal.clean(path)}: {status} - {n_err} error(s), {n_warn} warning(s)")
+        for p in problems:  # a problem quotes the file's own text: shown, never obeyed by the terminal
+            print(f"  {terminal.clean(p)}")
     if getattr(args, "html", None):
         _write_atomic(Path(args.html), report_html(results).encode("utf-8"), [p for p, _ in results])
-        print(f"HTML report written to {args.html}")
+        print(f"HTML report written to {terminal.clean(args.html)}")
     if getattr(args, "annotate", None):
         used: set[str] = set()
         for path, problems in results:
@@ -40,7 +40,7 @@ def cli_validate(args) -> int:
             while name in used:  # two inputs called 'city.xlsx' from different folders keep both copies
                 name, n = f"{path.stem}-{n}", n + 1
             used.add(name)
-            print(annotate(path, problems, Path(args.annotate), name=name))
+            print(terminal.clean(annotate(path, problems, Path(args.annotate), name=name), lines=True))
     return 1 if any(p.severity == "error" for _, ps in results for p in ps) else 0
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,12 +60,13 @@ _WRAP = (
 )
 
 
-def run_ssc(*args: str, cwd: Path, timeout: float = 60, env: dict | None = None) -> Outcome:
-    """`ssc ARGS` in a child process, with its wall time and the main process's peak memory in MB."""
+def run_ssc(*args: str, cwd: Path, timeout: float = 60, env: dict | None = None, prefix: Sequence[str] = ()) -> Outcome:
+    """`ssc ARGS` in a child process, with its wall time and the main process's peak memory in MB; `prefix` runs it
+    under another command (e.g. strace)."""
     with tempfile.TemporaryDirectory() as scratch:  # outside cwd: the sandbox sees only what ssc writes
         peak_file = Path(scratch) / "peak"
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", _WRAP, *args], cwd=cwd, capture_output=True, text=True,
+        proc = subprocess.run([*prefix, sys.executable, "-c", _WRAP, *args], cwd=cwd, capture_output=True, text=True,
                               timeout=timeout, errors="replace",
                               env={**os.environ, **(env or {}), "SSC_PEAK_FILE": str(peak_file)})
         seconds = time.perf_counter() - start
@@ -75,7 +76,7 @@ def run_ssc(*args: str, cwd: Path, timeout: float = 60, env: dict | None = None)
 
 def attack(*args: str, cwd: Path, out: Path | None = None, inputs: Iterable[Path] = (), expect_code: int = 1,
            message: str | re.Pattern | None = None, within: float = 30, max_mb: float | None = None,
-           env: dict | None = None) -> Outcome:
+           env: dict | None = None, prefix: Sequence[str] = ()) -> Outcome:
     """Run one hostile case and assert the common promises; returns the outcome for case-specific checks.
 
     `cwd` is the sandbox: everything written must stay inside `out` (when given; else nothing may change under cwd
@@ -84,7 +85,7 @@ def attack(*args: str, cwd: Path, out: Path | None = None, inputs: Iterable[Path
     inputs = [Path(p) for p in inputs]
     before_inputs = {p: (p.read_bytes() if p.is_file() and not p.is_fifo() else None) for p in inputs}
     outside_before = {k: v for k, v in _snapshot(cwd).items() if out is None or not _inside(cwd / k, out)}
-    result = run_ssc(*args, cwd=cwd, timeout=within + 30, env=env)
+    result = run_ssc(*args, cwd=cwd, timeout=within + 30, env=env, prefix=prefix)
     said = result.stdout + result.stderr
     assert result.code == expect_code, f"exit {result.code} (expected {expect_code}):\n{said[-3000:]}"
     assert not TRACEBACK.search(said), f"a traceback or 'bug' message:\n{said[-3000:]}"

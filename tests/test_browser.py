@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kpis import synthetic
-from kpis.render import CHROMIUM_ARGS, find_chromium
+from kpis.render import browser, find_chromium, report_page, report_url
 from kpis.run import assess
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -20,14 +20,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def chromium():
-    exe = find_chromium()
-    assert exe, "these tests need Chromium: apt-get install chromium (CI's .ci/run installs it)"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    assert find_chromium(), "these tests need Chromium: apt-get install chromium (CI's .ci/run installs it)"
+    with browser() as launched:  # the product's own launch: the same switches as PDF printing
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +47,19 @@ def comparison_report(tmp_path_factory):
 
 
 def _inspect(chromium, html: Path) -> dict:
-    """Open a report offline; collect console errors, dialogs, outside requests and the state of every image."""
-    context = chromium.new_context(offline=True, bypass_csp=True)  # bypass: escaping itself is under test
-    page = context.new_page()
-    seen = {"errors": [], "dialogs": [], "requests": []}
+    """Open a report as PDF printing does (offline, only the report file may load) but with scripts on, so that a
+    script that escaped would run; collect console errors, dialogs, outside requests and the state of every image."""
+    with report_page(chromium, html, java_script_enabled=True, bypass_csp=True) as page:  # bypass: escaping is tested
+        return _look(page, html)
+
+
+def _look(page, html: Path) -> dict:
+    seen: dict = {"errors": [], "dialogs": [], "requests": []}
     page.on("console", lambda m: m.type == "error" and seen["errors"].append(m.text))
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
     page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
     page.on("request", lambda r: r.url.startswith(("file:", "data:")) or seen["requests"].append(r.url))
-    page.goto(html.resolve().as_uri(), wait_until="load")
+    page.goto(report_url(html), wait_until="load")
     seen["images"] = page.evaluate("""() => Array.from(document.images).map(img => {
         const c = document.createElement('canvas');
         c.width = img.naturalWidth; c.height = img.naturalHeight;
@@ -74,7 +73,6 @@ def _inspect(chromium, html: Path) -> dict:
     seen["text"] = page.inner_text("body")
     seen["bad_nodes"] = page.evaluate("""() => document.querySelectorAll(
         'img[src="x"], script, [onerror], [onmouseover]').length""")
-    context.close()
     return seen
 
 

@@ -6,18 +6,21 @@ matplotlib is imported inside each chart: it costs ~1.3 s of start-up (measured 
 
 from __future__ import annotations
 
+import functools
 import io
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .. import rules
-from ..display import BAND_COLOURS
+from ..display import BAND_COLOURS, PLAIN_TEXT
 from .model import Comparison
 from .progress import PROGRESS_COLOURS
 from .rank import Ranking
 
 Figure = Any  # matplotlib.figure.Figure, not imported at start-up
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _pyplot() -> Any:
@@ -27,11 +30,26 @@ def _pyplot() -> Any:
     return plt
 
 
+def _plain_text(chart: F) -> F:
+    """Build (or save) a chart with every label drawn as given: city names are untrusted, and "$…$" must not be
+    parsed as mathtext. Tick labels are made when they are set, so a figure drawn later keeps them plain."""
+
+    @functools.wraps(chart)
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        from matplotlib import rc_context  # imported here, as in _pyplot
+
+        with rc_context(PLAIN_TEXT):
+            return chart(*args, **kwargs)
+
+    return plain  # type: ignore[return-value]
+
+
 def _shown(total: int, cap: int, what: str) -> str:
     """' (first 60 of 1000 cities)' when rows are capped, else ''."""
     return f" (first {cap} of {total} {what})" if total > cap else ""
 
 
+@_plain_text
 def plot_heatmap(comp: Comparison, level: str = "category", max_cities: int = 60) -> Figure:
     """Cities × groups coloured by band (latest year of each); at most `max_cities` rows, and the title says so."""
     from matplotlib.colors import ListedColormap  # imported here, as in _pyplot
@@ -61,6 +79,7 @@ def _short(text: object, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
+@_plain_text
 def plot_radar(scores: Any, level: str = "sub_dimension", shared_points: int = 0) -> Figure:
     """Scores (cities × groups, in %) of a few cities overlaid on one radar; the legend sits below the chart."""
     plt = _pyplot()
@@ -92,6 +111,7 @@ def _wrap(text: object, width: int = 18) -> str:
     return "\n".join([*lines, line])
 
 
+@_plain_text
 def plot_ranking(ranking: Ranking, group: str | None = None, max_cities: int = 40) -> Figure:
     """Base rank (dot) and rank interval (bar) of each city."""
     plt = _pyplot()
@@ -113,6 +133,7 @@ def plot_ranking(ranking: Ranking, group: str | None = None, max_cities: int = 4
     return fig
 
 
+@_plain_text
 def plot_coverage(comp: Comparison, max_cities: int = 60) -> Figure:
     """City-year × KPI: reported (dark) or not. KPIs are labelled by code; at most `max_cities` rows, said in the
     title; the figure grows with the rows so labels keep their size."""
@@ -144,6 +165,7 @@ def plot_coverage(comp: Comparison, max_cities: int = 60) -> Figure:
     return fig
 
 
+@_plain_text
 def plot_progress(comp: Comparison, max_cities: int = 40) -> Figure:
     """Stacked count of data points per progress status, per city with at least two years."""
     plt = _pyplot()
@@ -173,6 +195,7 @@ def _empty_chart(message: str, size: tuple[float, float]) -> Figure:
     return fig
 
 
+@_plain_text
 def chart_png(fig: Figure) -> bytes:
     """PNG bytes of a finished chart; the figure is closed, so no live figure is left to be shown twice."""
     plt = _pyplot()

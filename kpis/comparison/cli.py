@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import terminal
 from ..export import neutralise_frame
 from ..parameters import check_parameters, notebook_parameters
 from ..paths import atomic_write, bundled
@@ -68,7 +69,7 @@ def cli_compare(args: Namespace) -> int:
     atomic_write(out / "report.html", notebook_to_html(nb, f"Comparison of {len(comp.cities)} cities"))
     t2 = time.perf_counter()
     excl = f", {len(ranking.excluded)} not ranked" if len(ranking.excluded) else ""
-    print(f"Compared {len(comp.cities)} cities ({years_text(comp.years)}){excl}: {out / 'report.html'} "
+    print(f"Compared {len(comp.cities)} cities ({years_text(comp.years)}){excl}: {terminal.clean(out / 'report.html')} "
           f"(data {t1 - t0:.1f} s, report {t2 - t1:.1f} s)")
     return 0
 
@@ -88,6 +89,6 @@ def _run_notebook(params: dict[str, Any], out: Path) -> Any:
         return papermill.execute_notebook(str(notebook), None, parameters=params, kernel_name="python3",
                                           engine_name=engine.ENGINE_NAME, progress_bar=False, log_output=False)
     except papermill.PapermillExecutionError as exc:
-        print(f"ssc compare: the comparison notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
-              f"(the data files in {out} were written)", file=sys.stderr)
+        said = terminal.clean(f"{exc.ename}: {exc.evalue} (the data files in {out} were written)", lines=True)
+        print(f"ssc compare: the comparison notebook failed in cell {exc.exec_count}: {said}", file=sys.stderr)
         return None
