@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from . import __version__
 from .errors import UserError
+from .paths import check_output_path
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2
 
@@ -57,6 +58,8 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if args.html:  # a link, pipe, device or folder as OUT.html is refused at once, before the catalogue loads
+        check_output_path(args.html)
     from .validation_report import cli_validate  # start-up: see above
 
     return cli_validate(args)
@@ -169,6 +172,9 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name with a byte that is not UTF-8 (\xff) is shown escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -159,4 +159,6 @@ class OutputPlan:
         clash = overwritten_input([city_dir / name for name in CITY_OUTPUTS], self.inputs)
         if clash:
             raise UserError(clash)
+        for name in CITY_OUTPUTS:  # a link, pipe or folder at an output name: refused before anything is written
+            check_output_path(city_dir / name)
         return slug, city_dir

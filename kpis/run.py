@@ -89,8 +89,8 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
              will_render=None, plan: OutputPlan | None = None):
     """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title).
 
-    `will_render()` is called as soon as the city is known not to be skipped, before it is read: the pool's warm-up
-    (kernels, nbconvert) then overlaps the reading and scoring.
+    `will_render()` is called as soon as the city is read, checked and given its folder: the pool's warm-up
+    (kernels, nbconvert) then overlaps the scoring, and a batch whose cities are all refused never starts a pool.
 
     `previous` (from `_previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
     finished report is skipped without reading the workbook again, so that a re-run of unchanged cities does not
@@ -113,11 +113,11 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
     wanted = ["report.html"] + (["report.pdf"] if pdf else [])
     if not force and _skip_as_before(run, previous or {}, taken, wanted):
         return run, None, ""
-    if will_render is not None:  # not skipped: start the workers' warm-up now, so it overlaps reading and scoring
-        will_render()
     sub = _read_into_place(run, path, plan or OutputPlan(out, [path]), taken, t0)
     if sub is None or (not force and _unchanged(run, Path(run.out_dir), wanted)):
         return run, None, ""
+    if will_render is not None:  # read, checked and given a safe folder: start the workers' warm-up now, so that it
+        will_render()  # overlaps the scoring (a batch of refused cities never starts a pool)
     _score_and_save(run, sub, targets)
     params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else "",
               "decimal_separator": decimal_separator}
@@ -277,7 +277,7 @@ def assess(
         timed_out = _render_all(todo, notebook, timeout, executor, progress)
     finally:
         if own_pool and executor is not None:
-            _stop_pool(executor, kill=timed_out)
+            _stop_pool(executor, kill=timed_out or not todo)  # nothing to render: stop the warm-up, do not wait
     return _finish(BatchResult(runs, out), pdf)
 
 
