@@ -64,6 +64,7 @@ def locked(out: Path, inputs: Iterable[Path | None] = (), command: str = "ssc") 
     clash = overwritten_input([out / LOCK_NAME, out / "manifest.json"], inputs)
     if clash:
         raise UserError(clash)
+    check_output_path(out / "manifest.json")  # refused now, not after the reports are made
     out.mkdir(parents=True, exist_ok=True)
     lock = out / LOCK_NAME
     check_output_path(lock)

@@ -84,7 +84,10 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data)
-            os.fchmod(fh.fileno(), 0o666 & ~_umask())
+            if hasattr(os, "fchmod"):  # by descriptor: the name could be swapped for a link in between
+                os.fchmod(fh.fileno(), 0o666 & ~_umask())
+            else:  # Windows
+                os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

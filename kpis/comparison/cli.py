@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..export import neutralise_frame
 from ..outdir import check_out_folder, locked, overwritten_input
 from ..parameters import check_parameters, notebook_parameters
-from ..paths import atomic_write, bundled
+from ..paths import atomic_write, bundled, check_output_path
 from ..render import notebook_to_html
 from .load import bundled_inputs
 from .model import Comparison, check_peer_group, compare, years_text
@@ -60,6 +60,8 @@ def cli_compare(args: Namespace) -> int:
         clash = overwritten_input([out / name for name in OUTPUTS], [*inputs, args.targets])
         if clash:
             raise UserError(clash)
+        for name in OUTPUTS:  # a link, pipe or folder at an output name: refused before anything is written
+            check_output_path(out / name)
         write_exports(comp, ranking, out)
         prepared = out / "comparison.parquet"  # the notebook reads the checked, scored table, not the raw files
         buf = io.BytesIO()
