@@ -18,10 +18,12 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from . import __version__
 from .errors import UserError
@@ -32,6 +34,8 @@ from .render import PdfUnavailable
 from .worker import failure_reason, render_city, start_now, warm_worker
 
 NOTEBOOK = "city_assessment.ipynb"
+P = ParamSpec("P")
+R = TypeVar("R")
 @dataclass
 class CityRun:
     """What happened to one input: kept in manifest.json beside the report and in the batch manifest."""
@@ -201,12 +205,12 @@ def _score_and_save(run: CityRun, sub, targets) -> None:
     run.timings["score_s"] = round(time.perf_counter() - t1, 3)
 
 
-def _one_run_per_folder(fn):
+def _one_run_per_folder(fn: Callable[P, R]) -> Callable[P, R]:
     """`assess` under the lock of its output folder (outdir.locked), taken once the inputs are known to exist:
     a second run into the same folder is refused at once, and a run with nothing to assess writes nothing."""
 
     @functools.wraps(fn)
-    def under_lock(*args, **kwargs):
+    def under_lock(*args: P.args, **kwargs: P.kwargs) -> R:
         bound = inspect.signature(fn).bind(*args, **kwargs)
         bound.apply_defaults()
         given = bound.arguments
