@@ -6,9 +6,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__, terminal
 from .errors import UserError
+from .paths import check_output_path
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2
 
@@ -57,6 +59,8 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if args.html:  # a link, pipe, device or folder as OUT.html is refused at once, before the catalogue loads
+        check_output_path(args.html)
     from .validation_report import cli_validate  # start-up: see above
 
     return cli_validate(args)
@@ -74,8 +78,43 @@ def _compare(args: argparse.Namespace) -> int:
     return cli_compare(args)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad option is bad input like any other: one line naming it and exit code 1 (argparse's own is 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+MAX_TIMEOUT_S = 86_400  # one day per city: longer is a typing error, not a plan
+MAX_JOBS = 512
+
+
+def _seconds(text: str) -> float:
+    """--timeout: a finite number of seconds above 0 and at most a day (inf, nan, 1e300 and -1 are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; give e.g. 600") from None
+    if not 0 < value <= MAX_TIMEOUT_S:  # False for nan as well
+        raise argparse.ArgumentTypeError(f"{text!r} seconds: give a number above 0 and at most {MAX_TIMEOUT_S} "
+                                         "(one day)")
+    return value
+
+
+def _jobs(text: str) -> int:
+    """--jobs: a whole number of worker processes from 1 to MAX_JOBS."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of workers; give e.g. 4") from None
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"{text!r} workers: give a number from 1 to {MAX_JOBS}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ssc",
         description="Assess smart sustainable cities against the 91 U4SSC KPIs (ITU-T Y.4903/L.1603).",
     )
@@ -107,10 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="filled workbooks (.xlsx) or long CSVs, one per city-year (default: the demo city)")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
     p.add_argument("--pdf", action="store_true", help="also write report.pdf (needs Debian's chromium)")
-    p.add_argument("--jobs", type=int, default=None, help="cities rendered in parallel (default: CPU count)")
+    p.add_argument("--jobs", type=_jobs, default=None, help="cities rendered in parallel (default: CPU count)")
     p.add_argument("--force", action="store_true", help="re-run cities whose inputs and code are unchanged")
     p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
-    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per city (default: 600)")
+    p.add_argument("--timeout", type=_seconds, default=600,
+                   help=f"seconds allowed per city, above 0 and at most {MAX_TIMEOUT_S} (default: 600)")
     p.add_argument("--decimal-separator", dest="decimal_separator", choices=[".", ","], default=".",
                    help="how numbers are written in the reports (default: '.')")
     p.set_defaults(func=_assess)
@@ -133,6 +173,9 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name with a byte that is not UTF-8 (\xff) is shown escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -198,7 +199,7 @@ class Results:
             protect_frame(frame).to_csv(folder / f"{name}.csv", index=False)
         return folder
 
-    def to_excel(self, path: str | Path) -> Path:
+    def to_excel(self, path: str | Path | IO[bytes]) -> Path | IO[bytes]:
         """One sheet per level (KPIs, categories…, SDG, coverage), band colours by conditional formatting,
         every text cell made inert against formula injection."""
         # openpyxl's writer and pyarrow cost 0.2-0.5 s to import: only the formats asked for pay it.
@@ -206,10 +207,10 @@ class Results:
         from openpyxl.styles import Font, PatternFill
         from openpyxl.utils import get_column_letter
 
-        path = Path(path)
+        path = Path(path) if isinstance(path, str | os.PathLike) else path  # or a binary buffer (io.BytesIO)
         sheets = self._sheets()
         if len(self.kpis) >= 1_048_576:
-            raise ScoringError(f"{path.name}: {len(self.kpis)} rows do not fit in one Excel sheet; use to_parquet")
+            raise ScoringError(f"{getattr(path, 'name', 'results.xlsx')}: {len(self.kpis)} rows do not fit in one Excel sheet; use to_parquet")
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             for name, frame in sheets.items():
                 safe = protect_frame(_decategorise(frame))

@@ -8,26 +8,34 @@ notebook (papermill, on a kernel reused per worker) and nbconvert. The runner ta
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
+import io
 import json
 import multiprocessing
 import os
+import re
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from . import __version__, terminal
 from .errors import UserError
+from .outdir import OutputPlan, folders_manifest, locked, shown
 from .parameters import check_parameters, code_fingerprint, notebook_parameters
-from .paths import atomic_write, bundled, demo_city, sha256_file, slugify
+from .paths import atomic_write, bundled, demo_city, sha256_file
 from .render import PdfUnavailable
 from .worker import failure_reason, render_city, start_now, warm_worker
 
 NOTEBOOK = "city_assessment.ipynb"
+P = ParamSpec("P")
+R = TypeVar("R")
 @dataclass
 class CityRun:
     """What happened to one input: kept in manifest.json beside the report and in the batch manifest."""
@@ -82,11 +90,11 @@ def _previous_reports(out: Path) -> dict[str, tuple[Path, dict]]:
 
 def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
              taken: set[str], decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None,
-             will_render=None):
+             will_render=None, plan: OutputPlan | None = None):
     """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title).
 
-    `will_render()` is called as soon as the city is known not to be skipped, before it is read: the pool's warm-up
-    (kernels, nbconvert) then overlaps the reading and scoring.
+    `will_render()` is called as soon as the city is read, checked and given its folder: the pool's warm-up
+    (kernels, nbconvert) then overlaps the scoring, and a batch whose cities are all refused never starts a pool.
 
     `previous` (from `_previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
     finished report is skipped without reading the workbook again, so that a re-run of unchanged cities does not
@@ -109,11 +117,11 @@ def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerpri
     wanted = ["report.html"] + (["report.pdf"] if pdf else [])
     if not force and _skip_as_before(run, previous or {}, taken, wanted):
         return run, None, ""
-    if will_render is not None:  # not skipped: start the workers' warm-up now, so it overlaps reading and scoring
-        will_render()
-    sub = _read_into_place(run, path, out, taken, t0)
+    sub = _read_into_place(run, path, plan or OutputPlan(out, [path]), taken, t0)
     if sub is None or (not force and _unchanged(run, Path(run.out_dir), wanted)):
         return run, None, ""
+    if will_render is not None:  # read, checked and given a safe folder: start the workers' warm-up now, so that it
+        will_render()  # overlaps the scoring (a batch of refused cities never starts a pool)
     _score_and_save(run, sub, targets)
     params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else "",
               "decimal_separator": decimal_separator}
@@ -135,8 +143,9 @@ def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken:
     return True
 
 
-def _read_into_place(run: CityRun, path: Path, out: Path, taken: set[str], t0: float):
-    """Read and check the submission and give the city its folder; None (with the reason on `run`) when unusable."""
+def _read_into_place(run: CityRun, path: Path, plan: OutputPlan, taken: set[str], t0: float):
+    """Read and check the submission and give the city its folder (one per city name, inside the output folder,
+    never over an input of the run); None (with the reason on `run`) when unusable."""
     from .problems import SubmissionError  # start-up: see _prepare, only for a city that is read
     from .validation import read_submission
 
@@ -151,10 +160,11 @@ def _read_into_place(run: CityRun, path: Path, out: Path, taken: set[str], t0: f
         return None
     run.timings["validate_s"] = round(time.perf_counter() - t0, 3)
     run.city, run.year = sub.profile.city, sub.profile.year
-    run.slug = slugify(sub.profile.city)
-    city_dir = (out / run.slug / str(run.year)).resolve()
-    if out.resolve() not in city_dir.parents:  # belt and braces: the slug cannot escape the output folder
-        raise ValueError(f"refusing to write outside {out}")
+    try:
+        run.slug, city_dir = plan.city_folder(sub.profile.city, run.year)
+    except UserError as exc:
+        run.status, run.reason = "invalid", str(exc)
+        return None
     run.out_dir = str(city_dir)
     if run.out_dir in taken:
         run.status = "invalid"
@@ -183,25 +193,36 @@ def _unchanged(run: CityRun, city_dir: Path, wanted: list[str]) -> bool:
 
 
 def _score_and_save(run: CityRun, sub, targets) -> None:
-    """Score the city and write results.xlsx through a fresh temporary file of its own (never a fixed name a link
-    could be planted at)."""
+    """Score the city and write results.xlsx (built in memory, written by atomic_write: a fresh temporary name,
+    never through a link)."""
     from .scoring import score  # start-up: see _prepare
 
     t1 = time.perf_counter()
     results = score(sub, targets=targets)
-    city_dir = Path(run.out_dir)
-    city_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=city_dir, prefix=".results.", suffix=".xlsx.part")
-    os.close(fd)
-    try:
-        results.to_excel(tmp)
-        os.replace(tmp, city_dir / "results.xlsx")
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    buf = io.BytesIO()
+    results.to_excel(buf)
+    atomic_write(Path(run.out_dir) / "results.xlsx", buf.getvalue())
     run.timings["score_s"] = round(time.perf_counter() - t1, 3)
 
 
+def _one_run_per_folder(fn: Callable[P, R]) -> Callable[P, R]:
+    """`assess` under the lock of its output folder (outdir.locked), taken once the inputs are known to exist:
+    a second run into the same folder is refused at once, and a run with nothing to assess writes nothing."""
+
+    @functools.wraps(fn)
+    def under_lock(*args: P.args, **kwargs: P.kwargs) -> R:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        given = bound.arguments
+        given["files"] = _checked_inputs(given["files"], given["decimal_separator"])
+        inputs = [*given["files"], given["targets"], given["notebook"]]
+        with locked(Path(given["out"]), [Path(p) for p in inputs if p], command="assess"):
+            return fn(*bound.args, **bound.kwargs)
+
+    return under_lock
+
+
+@_one_run_per_folder
 def assess(
     files: list[Path] | None = None,
     out: Path | str = "reports",
@@ -237,6 +258,7 @@ def assess(
         taken: set[str] = set()
         todo: list[tuple[CityRun, dict, str]] = []
         previous = {} if force else _previous_reports(out)
+        plan = OutputPlan(out, [*files, target_file, notebook])
 
         def will_render(cities: int) -> None:
             # the first city that needs a report starts the pool, so that the workers' kernels warm up while it and
@@ -249,7 +271,7 @@ def assess(
         for i, path in enumerate(files):
             try:
                 run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken,
-                                              decimal_separator, previous, partial(will_render, len(files) - i))
+                                              decimal_separator, previous, partial(will_render, len(files) - i), plan)
             except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
                 run = CityRun(input=str(path), status="invalid", reason=failure_reason(exc))
                 params, title = None, ""
@@ -259,7 +281,7 @@ def assess(
         timed_out = _render_all(todo, notebook, timeout, executor, progress)
     finally:
         if own_pool and executor is not None:
-            _stop_pool(executor, kill=timed_out)
+            _stop_pool(executor, kill=timed_out or not todo)  # nothing to render: stop the warm-up, do not wait
     return _finish(BatchResult(runs, out), pdf)
 
 
@@ -274,8 +296,9 @@ def _finish(result: BatchResult, pdf: bool) -> BatchResult:
     for run in runs:
         if run.out_dir and run.status in {"ok", "failed"}:
             _write_manifest(Path(run.out_dir) / "manifest.json", run)
+    folders = folders_manifest(Path(result.out), [(r.city, r.slug) for r in runs])
     _write_manifest(Path(result.out) / "manifest.json",
-                    {"package_version": __version__, "cities": [asdict(r) for r in runs]})
+                    {"package_version": __version__, "cities": [asdict(r) for r in runs], "folders": folders})
     return result
 
 
@@ -293,8 +316,8 @@ def _checked_inputs(files: list[Path] | None, decimal_separator: str) -> list[Pa
 
 def _not_a_file(path: Path) -> str:
     if path.is_dir():
-        return f"{path}: is a folder, not a submission file; give the .xlsx or .csv files in it"
-    return f"{path}: no such file; check the name and folder"
+        return f"{shown(path)}: is a folder, not a submission file; give the .xlsx or .csv files in it"
+    return f"{shown(path)}: no such file; check the name and folder"
 
 
 def _start_pool(jobs: int | None, cities: int) -> ProcessPoolExecutor:
@@ -379,8 +402,14 @@ def _print_pdfs(runs: list[CityRun]) -> str:
 
 
 def _write_manifest(path: Path, data) -> None:
+    """Readable UTF-8 JSON; a file name holding a byte that is not UTF-8 (kept by Python as a lone surrogate) is
+    written as its \\udcXX escape, so the manifest stays valid JSON and reads back to the same name."""
     payload = asdict(data) if isinstance(data, CityRun) else data
-    atomic_write(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    atomic_write(path, _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # ---------------------------------------------------------------- CLI

@@ -11,7 +11,7 @@ from pathlib import Path
 from . import __version__, limits, terminal
 from .errors import UserError
 from .library import library
-from .paths import atomic_write
+from .paths import atomic_write, check_output_path
 from .problems import Problem
 from .templating import render
 from .validation import validate
@@ -20,6 +20,8 @@ from .validation import validate
 def cli_validate(args) -> int:
     """`ssc validate FILE… [--html OUT.html] [--annotate DIR]`: exit 0 without errors, 1 otherwise."""
     results: list[tuple[Path, list[Problem]]] = []
+    if getattr(args, "html", None):  # a link, pipe, device or folder is refused before any file is read
+        check_output_path(Path(args.html))
     for path in args.files:
         problems = validate(path)
         results.append((Path(path), problems))

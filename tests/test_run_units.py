@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kpis.parameters import check_parameters, notebook_parameters
-from kpis.paths import atomic_write, bundled, slugify
+from kpis.paths import MAX_FOLDER_BYTES, atomic_write, bundled, name_hash, slugify
 
 
 @pytest.mark.parametrize(
@@ -24,12 +24,20 @@ from kpis.paths import atomic_write, bundled, slugify
         ("<img src=x onerror=alert(1)>", "img-src-x-onerror-alert-1"),
         ("   ", "city"),
         ("São Paulo", "sao-paulo"),
-        ("x" * 200, "x" * 60),
+        ("x" * 200, "x" * 51 + "-" + name_hash("x" * 200)),
+        ("北京", "北京"),
+        ("القاهرة", "القاهرة"),
+        ("Αθήνα", "αθήνα"),
+        ("दिल्ली", "दिल्ली"),
+        ("Hà Nội", "ha-noi"),
+        ("COM¹", "city-com1"),
+        ("a\x00b\u202ec", "a-b-c"),
     ],
 )
 def test_city_names_become_safe_folder_names(name, slug):
     assert slugify(name) == slug
     assert "/" not in slugify(name) and "\\" not in slugify(name) and ".." not in slugify(name)
+    assert len(slugify(name).encode("utf-8")) <= MAX_FOLDER_BYTES
 
 
 def test_notebook_declares_its_parameters():

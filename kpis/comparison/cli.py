@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from argparse import Namespace
@@ -11,15 +12,19 @@ from typing import Any
 import pandas as pd
 
 from .. import terminal
+from ..errors import UserError
 from ..export import neutralise_frame
+from ..outdir import check_out_folder, locked, overwritten_input
 from ..parameters import check_parameters, notebook_parameters
-from ..paths import atomic_write, bundled
+from ..paths import atomic_write, bundled, check_output_path
 from ..render import notebook_to_html
 from .load import bundled_inputs
 from .model import Comparison, check_peer_group, compare, years_text
 from .rank import Ranking
 
 NOTEBOOK = "compare_cities.ipynb"
+EXPORTS = ("comparison_kpis.csv", "scores.csv", "ranking.csv", "coverage.csv", "progress.csv")
+OUTPUTS = (*EXPORTS, "comparison.parquet", "report.html")  # what `ssc compare` writes into --out
 DRAWS, SEED = 200, 0  # the sensitivity run of the report
 
 
@@ -33,13 +38,8 @@ def _with_profiles(comp: Comparison) -> pd.DataFrame:
 def write_exports(comp: Comparison, ranking: Ranking, out: str | Path) -> list[Path]:
     """The data behind the report, safe to open in a spreadsheet (formula-like text made inert)."""
     out = Path(out)
-    files = {
-        "comparison_kpis.csv": _with_profiles(comp),
-        "scores.csv": comp.scores,
-        "ranking.csv": ranking.table,
-        "coverage.csv": comp.coverage.reset_index(),
-        "progress.csv": comp.progress(),
-    }
+    frames = (_with_profiles(comp), comp.scores, ranking.table, comp.coverage.reset_index(), comp.progress())
+    files = dict(zip(EXPORTS, frames, strict=True))
     written = []
     for name, frame in files.items():
         atomic_write(out / name, neutralise_frame(frame).to_csv(index=False))
@@ -54,19 +54,27 @@ def cli_compare(args: Namespace) -> int:
     inputs = [Path(p) for p in args.inputs] if args.inputs else bundled_inputs()
     group_by = args.group_by or "population_band"
     check_peer_group(group_by)
+    check_out_folder(out)
     comp = compare(inputs, targets=args.targets, year=args.year)  # bad input fails here, with its message
     ranking = comp.rank(draws=DRAWS, seed=SEED)
-    out.mkdir(parents=True, exist_ok=True)
-    write_exports(comp, ranking, out)
-    prepared = out / "comparison.parquet"  # the notebook reads the checked, scored table, not the raw files
-    _with_profiles(comp).to_parquet(prepared, index=False)
-    params = {"inputs": [str(prepared.resolve())], "group_by": group_by, "year": args.year, "targets": "",
-              "radar_cities": [], "draws": DRAWS, "seed": SEED, "input_names": [p.name for p in inputs]}
-    t1 = time.perf_counter()
-    nb = _run_notebook(params, out)
-    if nb is None:
-        return 1
-    atomic_write(out / "report.html", notebook_to_html(nb, f"Comparison of {len(comp.cities)} cities"))
+    with locked(out, [*inputs, args.targets], command="compare"):
+        clash = overwritten_input([out / name for name in OUTPUTS], [*inputs, args.targets])
+        if clash:
+            raise UserError(clash)
+        for name in OUTPUTS:  # a link, pipe or folder at an output name: refused before anything is written
+            check_output_path(out / name)
+        write_exports(comp, ranking, out)
+        prepared = out / "comparison.parquet"  # the notebook reads the checked, scored table, not the raw files
+        buf = io.BytesIO()
+        _with_profiles(comp).to_parquet(buf, index=False)
+        atomic_write(prepared, buf.getvalue())
+        params = {"inputs": [str(prepared.resolve())], "group_by": group_by, "year": args.year, "targets": "",
+                  "radar_cities": [], "draws": DRAWS, "seed": SEED, "input_names": [p.name for p in inputs]}
+        t1 = time.perf_counter()
+        nb = _run_notebook(params, out)
+        if nb is None:
+            return 1
+        atomic_write(out / "report.html", notebook_to_html(nb, f"Comparison of {len(comp.cities)} cities"))
     t2 = time.perf_counter()
     excl = f", {len(ranking.excluded)} not ranked" if len(ranking.excluded) else ""
     print(f"Compared {len(comp.cities)} cities ({years_text(comp.years)}){excl}: {terminal.clean(out / 'report.html')} "

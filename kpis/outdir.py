@@ -1,0 +1,165 @@
+"""The output folder of a run: one run at a time (a lock), never over an input, one folder per city name.
+
+Two runs writing into the same `--out` would race on the same files, so a run takes a non-blocking lock on
+`--out/.ssc.lock` and a second run is refused at once (rather than made to wait: a batch can take many minutes, and a
+silent wait looks like a hang). City folders come from `paths.slugify`; when two different city names would get the
+same folder (in one batch or across runs), the later one gets a short hash of its name, and the top-level manifest
+records which name went to which folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .errors import UserError
+from .paths import check_output_path, name_hash, name_key, slugify
+
+LOCK_NAME = ".ssc.lock"
+CITY_OUTPUTS = ("results.xlsx", "manifest.json", "report.ipynb", "report.html", "report.pdf")
+
+
+def shown(path: Path | str) -> str:
+    """A path for a message: a byte the file system allows but UTF-8 does not (\\xff) is shown escaped."""
+    return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def check_out_folder(out: Path) -> None:
+    """`--out` must be a folder (or not exist yet): an existing file or device is refused with the fix."""
+    if out.is_symlink() and not out.exists():
+        raise UserError(f"--out {shown(out)} is a link to nothing; give a folder")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {shown(out)} is a file; give a folder")
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def overwritten_input(outputs: Iterable[Path], inputs: Iterable[Path | None]) -> str:
+    """A message when one of `outputs` is one of the run's `inputs` (same file, by inode or resolved path)."""
+    files = [Path(p) for p in inputs if p is not None]
+    for out in outputs:
+        for src in files:
+            if _same(out, src) or os.path.abspath(out) == os.path.abspath(src):
+                return (f"{shown(out)} is one of this run's inputs ({shown(src)}) and would be overwritten; move the "
+                        "input out of the output folder or choose another --out")
+    return ""
+
+
+@contextlib.contextmanager
+def locked(out: Path, inputs: Iterable[Path | None] = (), command: str = "ssc") -> Iterator[Path]:
+    """Hold the output folder for one run (creating it); a second run into it is refused with a clear message.
+
+    Also refuses an `--out` that is a file and a lock file or manifest that is one of the inputs.
+    """
+    check_out_folder(out)
+    clash = overwritten_input([out / LOCK_NAME, out / "manifest.json"], inputs)
+    if clash:
+        raise UserError(clash)
+    check_output_path(out / "manifest.json")  # refused now, not after the reports are made
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / LOCK_NAME
+    check_output_path(lock)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        _take(fd, out, command)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield out
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock; the file stays (removing it would race)
+
+
+def _take(fd: int, out: Path, command: str) -> None:
+    if sys.platform == "win32":  # no flock: runs are not serialised there
+        return
+    import fcntl  # start-up: not available on Windows
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        who = f" (pid {pid})" if pid.isdigit() else ""
+        raise UserError(f"another ssc run is writing to {shown(out)}{who}; wait for it to finish or choose another "
+                        f"--out (ssc {command} refuses rather than waits: a batch can take many minutes)") from None
+
+
+class FolderNames:
+    """City name → folder under `--out`, so that two different names never share a folder, in one run or across
+    runs. Names that differ only in case or spacing are the same city (a re-run replaces its report)."""
+
+    def __init__(self, out: Path):
+        self.owner: dict[str, str] = {}  # folder → name key of the city that has it
+        for city, folder in previous_folders(out).items():
+            self.owner.setdefault(folder, name_key(city))
+
+    def folder_for(self, city: str) -> str:
+        key = name_key(city)
+        folder = slugify(city)
+        if self.owner.get(folder, key) != key:
+            folder = slugify(f"{city}", suffix=name_hash(city))
+        if self.owner.get(folder, key) != key:  # a hash clash (or a name that already ends in that hash)
+            folder = slugify(f"{city}", suffix=name_hash(city, 16))
+        self.owner[folder] = key
+        return folder
+
+
+def previous_folders(out: Path) -> dict[str, str]:
+    """City name → folder from the top-level manifest of earlier runs and the city manifests on disk."""
+    found: dict[str, str] = {}
+    for manifest in sorted(out.glob("*/*/manifest.json")):
+        old = _read_json(manifest)
+        if isinstance(old, dict) and isinstance(old.get("city"), str) and old["city"]:
+            found.setdefault(old["city"], manifest.parent.parent.name)
+    old = _read_json(out / "manifest.json")
+    folders = old.get("folders") if isinstance(old, dict) else None
+    if isinstance(folders, dict):
+        found.update({k: v for k, v in folders.items() if isinstance(k, str) and isinstance(v, str)})
+    return found
+
+
+def folders_manifest(out: Path, cities: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The name → folder map for the top-level manifest: earlier runs' entries kept, this run's added."""
+    found = previous_folders(out)
+    found.update({city: folder for city, folder in cities if city and folder})
+    return dict(sorted(found.items()))
+
+
+def _read_json(path: Path) -> object:
+    try:
+        if not path.is_file() or path.stat().st_size > 16 * 2**20:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+class OutputPlan:
+    """Where each city of a run goes under `out`, checked before anything is written there."""
+
+    def __init__(self, out: Path, inputs: Iterable[Path | None]):
+        self.out = out
+        self.inputs = [Path(p) for p in inputs if p is not None]
+        self.names = FolderNames(out)
+
+    def city_folder(self, city: str, year: object) -> tuple[str, Path]:
+        """(folder name, resolved city-year folder); UserError when it leads outside `out` or over an input."""
+        slug = self.names.folder_for(city)
+        city_dir = (self.out / slug / str(year)).resolve()
+        if self.out.resolve() not in city_dir.parents:
+            raise UserError(f"{shown(self.out / slug / str(year))} leads outside {shown(self.out)} (a link?); "
+                            "remove the link or choose another --out")
+        clash = overwritten_input([city_dir / name for name in CITY_OUTPUTS], self.inputs)
+        if clash:
+            raise UserError(clash)
+        for name in CITY_OUTPUTS:  # a link, pipe or folder at an output name: refused before anything is written
+            check_output_path(city_dir / name)
+        return slug, city_dir
