@@ -248,12 +248,16 @@ def achievement(value: np.ndarray | float, target: np.ndarray | float, direction
     value_a = np.asarray(value, dtype=float)
     target_a = np.asarray(target, dtype=float)
     direction_a = np.asarray(direction)
+    higher = direction_a == "higher"
+    # one division whatever the direction (value ÷ target or target ÷ value), so that a grid of draws × cities ×
+    # data points is passed over a few times only; a divisor of 0 or less means the target is reached
+    num, den = np.where(higher, value_a, target_a), np.where(higher, target_a, value_a)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # overflow → inf → capped at 100
-        higher = np.where(target_a > 0, value_a / target_a * 100.0, 100.0)
-        lower = np.where(value_a > 0, target_a / value_a * 100.0, 100.0)
-    out = np.where(direction_a == "higher", higher, np.where(direction_a == "lower", lower, np.nan))
-    out = np.where(np.isnan(value_a) | np.isnan(target_a), np.nan, out)
-    return np.clip(out, 0.0, 100.0)
+        out = np.asarray(np.divide(num, den))
+        out *= 100.0
+    np.copyto(out, 100.0, where=~(den > 0))
+    np.copyto(out, np.nan, where=np.isnan(num) | np.isnan(den) | ~(higher | (direction_a == "lower")))
+    return np.clip(out, 0.0, 100.0, out=out)[()]  # [()]: a number for numbers, the array itself for arrays
 
 
 def band_index(percent: np.ndarray | float) -> np.ndarray:
@@ -358,13 +362,20 @@ def aggregate(
     (points × groups) membership matrix. Arithmetic: Σ w·c ÷ Σ w; geometric: exp(Σ w·ln max(c, floor) ÷ Σ w).
     A group with nothing scored has no score (NaN), never zero.
     """
-    weight = np.asarray(weight)
-    contrib = np.where(weight > 0, contrib, 0.0)
+    weight = np.asarray(weight, dtype=float)
+    contrib = np.asarray(contrib, dtype=float)
     den = weight @ member
+    unweighted = weight.ndim == 1 and bool((weight == 1.0).all())  # the sensitivity draws: no copy to weigh
     with np.errstate(divide="ignore", invalid="ignore"):
         if how == "arithmetic":
-            score = (contrib * weight) @ member / den
+            terms = contrib if unweighted else contrib * weight
         else:
-            logs = np.log(np.maximum(contrib, GEOMETRIC_FLOOR)) * weight
-            score = np.exp((logs @ member) / den)
+            terms = np.log(np.maximum(contrib, GEOMETRIC_FLOOR))
+            if not unweighted:
+                terms *= weight
+        if not unweighted:
+            np.copyto(terms, 0.0, where=np.broadcast_to(weight <= 0, terms.shape))
+        # one matrix product over every leading axis (a stack of draws is one BLAS call, not one per draw)
+        summed = (terms.reshape(-1, terms.shape[-1]) @ member).reshape(*terms.shape[:-1], member.shape[1])
+        score = summed / den if how == "arithmetic" else np.exp(summed / den)
     return np.where(den > 0, score, np.nan), den
