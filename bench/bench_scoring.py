@@ -18,6 +18,12 @@ from kpis.scoring import score_frame
 QUALITY = ["Based on accurate measurements", "Extrapolated based on higher-level data", "Personal estimation"]
 
 
+def _tiled(column: pd.Series, n: int) -> pd.Categorical:
+    """A catalogue column repeated for n city-years, as a batch stores it: categorical, one byte a row."""
+    codes, names = pd.factorize(column)
+    return pd.Categorical.from_codes(np.tile(codes.astype(np.int8), n), pd.Index(names, dtype=object))
+
+
 def generate(n: int, seed: int = 7) -> pd.DataFrame:
     """A long frame as a batch of intakes produces: one row per city-year and data point, 15 % not reported."""
     rng = np.random.default_rng(seed)
@@ -30,9 +36,9 @@ def generate(n: int, seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "city": city,
-            "year": np.repeat(2020 + np.arange(n) % 2, m),
-            "code": np.tile(pts["code"].to_numpy(dtype=object), n),
-            "part": np.tile(pts["part"].to_numpy(dtype=object), n),
+            "year": np.repeat((2020 + np.arange(n) % 2).astype(np.int16), m),
+            "code": _tiled(pts["code"], n),
+            "part": _tiled(pts["part"], n),
             "value": np.where(reported, value, np.nan),
             "reported": reported,
             "data_quality": pd.Categorical.from_codes(rng.integers(0, 3, size), QUALITY),

@@ -309,11 +309,13 @@ def status_index(band: np.ndarray, reported: np.ndarray, context: np.ndarray | b
     """Index into `STATUSES`: strength (95+), on track (66-95), gap (below 66), not reported, context (a context
     indicator: shown, never scored) or no benchmark (reported, but no target or no direction to score it against).
     `band` is `band_index` (-1 where not scored)."""
-    band_a = np.asarray(band)
-    reported_a = np.asarray(reported, dtype=bool)
-    unscored = np.where(np.asarray(context, dtype=bool), 4, 5)
-    scored = np.array([2, 2, 1, 0], dtype=np.int8)[np.clip(band_a, 0, 3)]  # <33 and 33-66 are gaps
-    return np.where(~reported_a, 3, np.where(band_a >= 0, scored, unscored)).astype(np.int8)
+    # one table lookup on (band, reported, context): a research frame of 10 million data points is read once
+    table = np.empty((5, 2, 2), dtype=np.int8)
+    table[:, 0, :] = 3  # not reported
+    table[0, 1, :] = (5, 4)  # reported, not scored: no benchmark, or a context indicator
+    table[1:, 1, :] = np.array([2, 2, 1, 0], dtype=np.int8)[:, None]  # <33 and 33-66 are gaps
+    band_a = np.clip(np.asarray(band), -1, 3).astype(np.intp) + 1
+    return table[band_a, np.asarray(reported, dtype=np.intp), np.asarray(context, dtype=np.intp)]
 
 
 def status_of(band: np.ndarray, reported: np.ndarray, context: np.ndarray | bool) -> np.ndarray:
