@@ -25,7 +25,7 @@ from .sections import render_block, table_of
 NOISE_PLACES = 3  # SDSN: rank differences of 2-3 places are not meaningful
 #: Group scores (in %) equal to this many decimals are ties: float noise of the float32 draws never splits them.
 TIE_DECIMALS = 4
-DRAW_CHUNK = 25  # draws computed at once: bounds memory at chunk × cities × data points
+DRAW_CHUNK = 5  # draws computed at once: a few MB per array for 5,000 cities, so each pass stays in cache (25: 25 % slower)
 RANK_COLUMNS = ["level", "group", "city", "year", "rank", "rank_low", "rank_high"]
 HIERARCHY = ["category", "sub_dimension", "dimension"]
 
