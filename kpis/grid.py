@@ -33,10 +33,20 @@ def reported_flag(series: pd.Series, where: str) -> np.ndarray:
     return lookup_arr[np.where(codes < 0, len(lookup), codes)]
 
 
+def _category_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes and names of a categorical text column, a missing value read as ''."""
+    names = [str(c) for c in column.cat.categories] + [""]
+    codes = column.cat.codes.to_numpy()
+    return np.where(codes < 0, len(names) - 1, codes), names
+
+
 def point_index(frame: pd.DataFrame, meta: ScoringMeta) -> np.ndarray:
     ccodes, cuniq = pd.factorize(frame["code"])
     part = frame["part"] if "part" in frame.columns else pd.Series("", index=frame.index)
-    pcodes, puniq = pd.factorize(part.fillna("") if part.dtype != "category" else part.astype(object).fillna(""))
+    if isinstance(part.dtype, pd.CategoricalDtype):  # the categories once, not a text per row
+        pcodes, puniq = _category_codes(part)
+    else:
+        pcodes, puniq = pd.factorize(part.fillna(""))
     known = {(c, p): i for i, (c, p) in enumerate(zip(meta.points["code"], meta.points["part"], strict=True))}
     norm_codes = [normalise_code(c) for c in cuniq]
     lib_codes = set(meta.kpis["code"])

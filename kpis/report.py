@@ -1,6 +1,6 @@
 """The sections of a city's recommendation report, built from its Results and recommendations.
 
-The assessment notebook calls these one by one; they return display objects (escaped HTML, PNG charts), so the
+The assessment notebook calls these one by one; they return display objects (escaped HTML, SVG charts), so the
 notebook holds no logic and every user-supplied string is escaped by Jinja's autoescape before it reaches the page.
 """
 
@@ -10,21 +10,20 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from . import narrative, rules, statuses, templating
+from . import charts, narrative, rules, statuses, templating
 from .display import value_text
+from .intake import Submission
 from .knowledge import knowledge_base
 from .library import CATALOGUE_VERSION, library, load_targets
 from .paths import demo_city
 from .recommendation import recommend
+from .results import Results
 from .scoring import score
 from .validation import read_submission
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .charts import PNGChart
 
 TOP_BAND = rules.BANDS[-1]
 
@@ -86,10 +85,20 @@ class CityReport:
         self.fmt = NumberFormat(decimal_separator)
 
     @classmethod
-    def build(cls, submission: str | Path | None = None, targets: str | Path | None = None,
-              decimal_separator: str = ".") -> CityReport:
-        sub = read_submission(Path(submission) if submission else demo_city())
-        results = score(sub, targets=load_targets(targets) if targets else None)
+    def build(cls, submission: str | Path | Submission | None = None, targets: str | Path | None = None,
+              decimal_separator: str = ".", *, results: Results | None = None) -> CityReport:
+        """The report of a submission. A caller that has already read it (a `Submission`) or scored it
+        (`results=`) passes them, so nothing is read or scored twice; a path (JupyterLab, the notebook's
+        defaults) is read and scored here. `targets` is only used when scoring here."""
+        if isinstance(submission, Submission):
+            sub = submission
+        else:
+            sub = read_submission(Path(submission) if submission else demo_city())
+        if results is None:
+            results = score(sub, targets=load_targets(targets) if targets else None)
+        elif set(results.coverage["city"].astype(str)) != {str(sub.profile.city)}:
+            raise ValueError(f"the results given are not those of {sub.profile.city!r}: "
+                             "pass the results scored from this submission")
         recs = recommend(results, measures=sub.measures)
         return cls(sub, results, recs, decimal_separator)
 
@@ -180,23 +189,14 @@ class CityReport:
     def legend(self) -> HTMLBlock:
         return HTMLBlock(render_section("legend"))
 
-    # charts: kpis.charts imports matplotlib, which adds 1.0-1.5 s of start-up time to this module (measured), so
-    # it is imported on the first chart rather than by code that only builds tables or formats numbers
-
-    def benchmark_wheel(self) -> PNGChart:
+    def benchmark_wheel(self) -> charts.Chart:
         """Category scores around a wheel, grouped by sub-dimension, coloured by band (as U4SSC's snapshot)."""
-        from . import charts  # on the first chart: matplotlib's start-up time, see above
-
         return charts.benchmark_wheel(self.summary)
 
-    def subdimension_bars(self) -> PNGChart:
-        from . import charts  # on the first chart: matplotlib's start-up time, see above
-
+    def subdimension_bars(self) -> charts.Chart:
         return charts.subdimension_bars(self.summary)
 
-    def band_counts(self) -> PNGChart:
-        from . import charts  # on the first chart: matplotlib's start-up time, see above
-
+    def band_counts(self) -> charts.Chart:
         return charts.band_counts(self.kpis, self.dimensions)
 
     def _kpi_rows(self, frame: pd.DataFrame) -> list[dict]:

@@ -18,6 +18,7 @@ from . import rules
 from .display import BAND_COLOURS, BAND_TEXT, frame_html
 from .errors import UserError
 from .export import protect_frame, restore_frame, xlsx_text
+from .paths import atomic_write, slugify
 from .rules import BANDS
 
 FORMAT = "ssc-kpis results"
@@ -311,6 +312,74 @@ class Results:
                 raise ScoringError(f"{path.name}: not a saved result")
             return cls._from_sheets({k: _frame_unjson(v) for k, v in doc.items()}, path.name)
         raise ScoringError(f"{path.name}: load reads a CSV folder, .xlsx, .parquet or .json written by Results")
+
+
+# ---------------------------------------------------------------- the partitioned results dataset
+
+DATASET_MARKER = "_ssc_results_dataset.json"  # marks a folder as a dataset (and says what wrote it)
+DATASET_PROFILE = ("country", "region", "population")  # profile fields each row carries (for comparisons)
+
+
+def _dataset_schema() -> Any:
+    """One schema for every part, so a reader never unifies types file by file; `year` is the hive partition."""
+    import pyarrow as pa  # see to_excel: imported by the format that needs it
+
+    types = {c: pa.float64() for c in _FLOATS} | {c: pa.bool_() for c in _BOOLS} | {"points": pa.int8()}
+    cols = [c for c in KPI_COLUMNS if c != "year"] + list(DATASET_PROFILE)
+    return pa.schema([(c, types.get(c, pa.float64() if c == "population" else pa.string())) for c in cols])
+
+
+def write_dataset_part(results: Results, folder: str | Path) -> list[Path]:
+    """Write each city-year of `results` as one parquet file of a results dataset (`folder/year=YYYY/<city>.parquet`,
+    written atomically, replacing that city-year's earlier part). `kpis.compare(folder)` reads the dataset lazily:
+    the columns it needs, and only the year asked for, without opening any report folder."""
+    import hashlib
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder, schema, written = Path(folder), _dataset_schema(), []
+    marker = {"format": f"{FORMAT} dataset", "version": FORMAT_VERSION, "partitioning": "hive: year"}
+    if not (folder / DATASET_MARKER).is_file():
+        atomic_write(folder / DATASET_MARKER, json.dumps(marker))
+    for (city, year), rows in results.kpis.groupby(["city", "year"], observed=True, sort=False):
+        frame = _decategorise(rows.drop(columns="year"))
+        profile = results.profiles.get((str(city), int(year))) or {}
+        for col in DATASET_PROFILE:
+            frame[col] = profile.get(col) if col != "population" else _floats(pd.Series([profile.get(col)]))[0]
+        frame["points"] = frame["points"].astype("Int8")
+        table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False)
+        buf = io.BytesIO()
+        pq.write_table(table.replace_schema_metadata(None), buf)
+        digest = hashlib.sha256(str(city).encode()).hexdigest()[:8]  # two names with one slug stay two files
+        path = folder / f"year={int(year)}" / f"{slugify(str(city))}-{digest}.parquet"
+        atomic_write(path, buf.getvalue())
+        written.append(path)
+    return written
+
+
+def is_dataset(folder: Path) -> bool:
+    return folder.is_dir() and (folder / DATASET_MARKER).is_file()
+
+
+def read_dataset(folder: str | Path, columns: list[str] | None = None, year: int | None = None) -> pd.DataFrame:
+    """The rows of a results dataset as one tidy table (strings as text): only `columns` (default all) and only
+    `year`'s partition when given, so files of other years are never opened."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    folder = Path(folder)
+    schema = _dataset_schema().append(pa.field("year", pa.int64()))
+    wanted = [c for c in (columns or schema.names) if c in schema.names]
+    try:
+        data = ds.dataset(folder, schema=schema, format="parquet", partitioning="hive",
+                          exclude_invalid_files=False, ignore_prefixes=[".", "_"])
+        table = data.to_table(columns=wanted, filter=None if year is None else ds.field("year") == int(year))
+    except (OSError, ValueError, TypeError, pa.ArrowException) as exc:
+        raise ScoringError(f"{folder.name}: a part of the results dataset cannot be read ({exc}); remove or write "
+                           "that part again") from None
+    return table.to_pandas()
 
 
 # ---------------------------------------------------------------- (de)serialisation helpers

@@ -248,12 +248,16 @@ def achievement(value: np.ndarray | float, target: np.ndarray | float, direction
     value_a = np.asarray(value, dtype=float)
     target_a = np.asarray(target, dtype=float)
     direction_a = np.asarray(direction)
+    higher = direction_a == "higher"
+    # one division whatever the direction (value ÷ target or target ÷ value), so that a grid of draws × cities ×
+    # data points is passed over a few times only; a divisor of 0 or less means the target is reached
+    num, den = np.where(higher, value_a, target_a), np.where(higher, target_a, value_a)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # overflow → inf → capped at 100
-        higher = np.where(target_a > 0, value_a / target_a * 100.0, 100.0)
-        lower = np.where(value_a > 0, target_a / value_a * 100.0, 100.0)
-    out = np.where(direction_a == "higher", higher, np.where(direction_a == "lower", lower, np.nan))
-    out = np.where(np.isnan(value_a) | np.isnan(target_a), np.nan, out)
-    return np.clip(out, 0.0, 100.0)
+        out = np.asarray(np.divide(num, den))
+        out *= 100.0
+    np.copyto(out, 100.0, where=~(den > 0))
+    np.copyto(out, np.nan, where=np.isnan(num) | np.isnan(den) | ~(higher | (direction_a == "lower")))
+    return np.clip(out, 0.0, 100.0, out=out)[()]  # [()]: a number for numbers, the array itself for arrays
 
 
 def band_index(percent: np.ndarray | float) -> np.ndarray:
@@ -305,11 +309,13 @@ def status_index(band: np.ndarray, reported: np.ndarray, context: np.ndarray | b
     """Index into `STATUSES`: strength (95+), on track (66-95), gap (below 66), not reported, context (a context
     indicator: shown, never scored) or no benchmark (reported, but no target or no direction to score it against).
     `band` is `band_index` (-1 where not scored)."""
-    band_a = np.asarray(band)
-    reported_a = np.asarray(reported, dtype=bool)
-    unscored = np.where(np.asarray(context, dtype=bool), 4, 5)
-    scored = np.array([2, 2, 1, 0], dtype=np.int8)[np.clip(band_a, 0, 3)]  # <33 and 33-66 are gaps
-    return np.where(~reported_a, 3, np.where(band_a >= 0, scored, unscored)).astype(np.int8)
+    # one table lookup on (band, reported, context): a research frame of 10 million data points is read once
+    table = np.empty((5, 2, 2), dtype=np.int8)
+    table[:, 0, :] = 3  # not reported
+    table[0, 1, :] = (5, 4)  # reported, not scored: no benchmark, or a context indicator
+    table[1:, 1, :] = np.array([2, 2, 1, 0], dtype=np.int8)[:, None]  # <33 and 33-66 are gaps
+    band_a = np.clip(np.asarray(band), -1, 3).astype(np.intp) + 1
+    return table[band_a, np.asarray(reported, dtype=np.intp), np.asarray(context, dtype=np.intp)]
 
 
 def status_of(band: np.ndarray, reported: np.ndarray, context: np.ndarray | bool) -> np.ndarray:
@@ -358,13 +364,20 @@ def aggregate(
     (points × groups) membership matrix. Arithmetic: Σ w·c ÷ Σ w; geometric: exp(Σ w·ln max(c, floor) ÷ Σ w).
     A group with nothing scored has no score (NaN), never zero.
     """
-    weight = np.asarray(weight)
-    contrib = np.where(weight > 0, contrib, 0.0)
+    weight = np.asarray(weight, dtype=float)
+    contrib = np.asarray(contrib, dtype=float)
     den = weight @ member
+    unweighted = weight.ndim == 1 and bool((weight == 1.0).all())  # the sensitivity draws: no copy to weigh
     with np.errstate(divide="ignore", invalid="ignore"):
         if how == "arithmetic":
-            score = (contrib * weight) @ member / den
+            terms = contrib if unweighted else contrib * weight
         else:
-            logs = np.log(np.maximum(contrib, GEOMETRIC_FLOOR)) * weight
-            score = np.exp((logs @ member) / den)
+            terms = np.log(np.maximum(contrib, GEOMETRIC_FLOOR))
+            if not unweighted:
+                terms *= weight
+        if not unweighted:
+            np.copyto(terms, 0.0, where=np.broadcast_to(weight <= 0, terms.shape))
+        # one matrix product over every leading axis (a stack of draws is one BLAS call, not one per draw)
+        summed = (terms.reshape(-1, terms.shape[-1]) @ member).reshape(*terms.shape[:-1], member.shape[1])
+        score = summed / den if how == "arithmetic" else np.exp(summed / den)
     return np.where(den > 0, score, np.nan), den

@@ -110,9 +110,12 @@ def score_frame(
     sdg_frame = _group_frame(scored.sdg, meta.sdg_groups, per_city_year, ("level", "sdg"))[SDG_COLUMNS]
     coverage = _coverage_table(meta, scored, per_city_year, scorable=_scorable_points(scored))
     keys = list(zip(grid.cities.tolist(), grid.years.astype(int).tolist(), strict=True))
-    given = profiles or {}
-    profiles = {k: _json_safe(given[k]) if given.get(k) else {"city": k[0], "year": k[1]} for k in keys}
-    measures = {k: {str(s): str(t) for s, t in ((measures or {}).get(k) or {}).items()} for k in keys}
+    given, written = profiles or {}, measures or {}
+    # one small dict per city-year: made directly when nothing was given (a research frame of 100,000)
+    profiles = {k: _json_safe(given[k]) if given.get(k) else {"city": k[0], "year": k[1]} for k in keys} if given \
+        else {k: {"city": k[0], "year": k[1]} for k in keys}
+    measures = {k: {str(s): str(t) for s, t in (written.get(k) or {}).items()} for k in keys} if written \
+        else {k: {} for k in keys}
     options = {
         "method": method,
         "normalise": normalise or "target",
@@ -183,7 +186,8 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
                 aggregate: str, weights: Mapping[str, float] | None) -> _Scored:
     """Achievement, bands and every aggregate, by the rules of `kpis.rules`."""
     n_points = len(meta.points)
-    value = grid.spread(pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float), np.nan)
+    # a copy: the tidy table gets its own values, never a view of the caller's frame
+    value = grid.spread(pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float, copy=True), np.nan)
     if "reported" in frame.columns:
         flag = grid.spread(reported_flag(frame["reported"], "scoring input"), False)
     else:
@@ -327,7 +331,7 @@ def _kpi_table(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, scored: _Scor
     cols["next_band"] = _band_categorical(scored.next_band.ravel())
     cols["next_band_value"] = scored.next_band_value.ravel()
     cols["sdg"] = _tile("sdg", pts, n_cy)
-    return pd.DataFrame(cols, columns=KPI_COLUMNS)
+    return pd.DataFrame(cols, columns=KPI_COLUMNS, copy=False)  # the arrays are this run's own: no second copy
 
 
 def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYearColumns,
@@ -354,6 +358,7 @@ def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYear
             "provisional": rules.is_provisional(reported @ core, core.sum()),
         },
         columns=COVERAGE_COLUMNS,
+        copy=False,
     )
 
 
@@ -369,7 +374,7 @@ def _group_frame(agg: dict, groups: pd.DataFrame, per_city_year: _CityYearColumn
     cols["band"] = _band_categorical(rules.band_index(cols["score"]))
     for col in ("kpis_total", "kpis_reported", "kpis_scored"):
         cols[col] = np.asarray(agg[col]).ravel()
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)  # the arrays are this run's own: no consolidating copy
 
 
 def _json_safe(obj: Any) -> Any:

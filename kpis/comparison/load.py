@@ -23,7 +23,7 @@ from ..export import restore_frame
 from ..library import Targets, catalogue_frame, points_table
 from ..models import normalise_code
 from ..paths import bundled
-from ..results import Results
+from ..results import DATASET_MARKER, DATASET_PROFILE, KPI_COLUMNS, Results, is_dataset, read_dataset
 from ..scoring import score, score_frame
 from .errors import CompareError
 
@@ -70,9 +70,9 @@ def expand(item: object) -> list[object]:
     if not (isinstance(item, str | Path) and Path(item).is_dir()):
         return [item]
     folder = Path(item)
-    if (folder / "kpis.csv").is_file():
+    if (folder / "kpis.csv").is_file() or is_dataset(folder):
         return [folder]
-    result_dirs = sorted({p.parent for p in folder.rglob("kpis.csv")})
+    result_dirs = sorted({p.parent for p in folder.rglob("kpis.csv")} | {p.parent for p in folder.rglob(DATASET_MARKER)})
     files = sorted(p for p in folder.rglob("*") if p.is_file()
                    and p.suffix.lower() in RESULT_SUFFIXES | SUBMISSION_SUFFIXES
                    and not p.name.startswith((".", "~$")) and p.name != "manifest.json"
@@ -82,8 +82,9 @@ def expand(item: object) -> list[object]:
     return [*result_dirs, *files]
 
 
-def read_input(item: object, targets: Targets | None) -> Loaded:
-    """One input (not a Comparison) as (tidy or values table, profiles, label)."""
+def read_input(item: object, targets: Targets | None, year: int | None = None) -> Loaded:
+    """One input (not a Comparison) as (tidy or values table, profiles, label). `year` lets a results dataset
+    read that year's files only (other inputs are filtered after reading)."""
     if isinstance(item, pd.DataFrame):
         return item, [], "table"
     if hasattr(item, "kpis") and isinstance(item.kpis, pd.DataFrame):
@@ -93,6 +94,9 @@ def read_input(item: object, targets: Targets | None) -> Loaded:
     path = Path(item)
     if not path.exists():
         raise CompareError(f"{path}: no such file or folder")
+    if is_dataset(path):
+        columns = [*KPI_COLUMNS, *DATASET_PROFILE]
+        return read_dataset(path, columns, year), [], path.name
     return _read_path(path, targets)
 
 
@@ -254,7 +258,8 @@ def _check_points(df: pd.DataFrame, meta: pd.DataFrame, where: str) -> None:
     codes = {c: normalise_code(c) for c in df["code"].astype(str).unique()}
     df["code"] = df["code"].astype(str).map(codes)
     known = set(zip(meta["code"], meta["part"], strict=True))
-    keys = list(zip(df["code"], df["part"], strict=True))
+    # the distinct (code, part) pairs only: a table of 5,000 cities has ~100 of them in 500,000 rows
+    keys = list(df[["code", "part"]].drop_duplicates().itertuples(index=False, name=None))
     parts_of = meta[meta["part"] != ""].groupby("code")["part"].agg(", ".join).to_dict()
     no_part = sorted({c for c, p in keys if p == "" and c in parts_of})
     if no_part:

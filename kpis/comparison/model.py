@@ -58,7 +58,7 @@ def compare(results_or_paths: object, targets: str | Path | Targets | None = Non
     meta = point_meta(tset)
     frames, profiles, sources = [], [], []
     for item in expanded:
-        frame, profs, label = _read(item, tset if rescore else None)
+        frame, profs, label = _read(item, tset if rescore else None, year)
         where = str(item.name) if isinstance(item, Path) else label
         frames.append(standardise(frame, meta, where, rescore, tset))
         profiles.extend(profs)
@@ -75,10 +75,10 @@ def compare(results_or_paths: object, targets: str | Path | Targets | None = Non
     return Comparison(tidy, _profiles(tidy, profiles), tset.label, sources)
 
 
-def _read(item: object, targets: Targets | None) -> Loaded:
+def _read(item: object, targets: Targets | None, year: int | None) -> Loaded:
     if isinstance(item, Comparison):
         return item.kpis, item.profiles.to_dict("records"), "comparison"
-    return read_input(item, targets)
+    return read_input(item, targets, year)
 
 
 def _profiles(tidy: pd.DataFrame, extra: list[dict]) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from .sections import render_block, table_of
 NOISE_PLACES = 3  # SDSN: rank differences of 2-3 places are not meaningful
 #: Group scores (in %) equal to this many decimals are ties: float noise of the float32 draws never splits them.
 TIE_DECIMALS = 4
-DRAW_CHUNK = 25  # draws computed at once: bounds memory at chunk × cities × data points
+DRAW_CHUNK = 5  # draws computed at once: a few MB per array for 5,000 cities, so each pass stays in cache (25: 25 % slower)
 RANK_COLUMNS = ["level", "group", "city", "year", "rank", "rank_low", "rank_high"]
 HIERARCHY = ["category", "sub_dimension", "dimension"]
 
@@ -188,19 +188,23 @@ def _rank_table(scores: np.ndarray, ranked: pd.DataFrame, groups: pd.Index, miss
 
 
 def _notes(table: pd.DataFrame) -> list[str]:
-    """Plain-language reading of each rank: ties, overlap with neighbours, or a clear position."""
-    notes = []
-    for _, group in table.groupby("group", sort=False):
-        low, high, rank = group["rank_low"].to_numpy(), group["rank_high"].to_numpy(), group["rank"].to_numpy()
-        for i in range(len(group)):
-            tied = int((rank == rank[i]).sum()) - 1
-            overlap = int(((low <= high[i]) & (high >= low[i])).sum()) - 1
-            if tied:
-                notes.append(f"tied with {tied} other {'city' if tied == 1 else 'cities'}")
-            elif overlap:
-                notes.append(f"not distinguishable from {overlap} other {'city' if overlap == 1 else 'cities'}")
-            elif len(group) > 1:
-                notes.append("clearly placed")
-            else:
-                notes.append("only city ranked")
-    return notes
+    """Plain-language reading of each rank: ties, overlap with neighbours, or a clear position. Counted with
+    sorted searches per group (n log n): the overlap of i's interval is the intervals starting at or before its
+    high end minus those ending before its low end (an interval ends after it starts)."""
+    tied = np.zeros(len(table), dtype=np.int64)
+    overlap = np.zeros(len(table), dtype=np.int64)
+    size = np.zeros(len(table), dtype=np.int64)
+    for rows in table.groupby("group", sort=False).indices.values():
+        low, high = table["rank_low"].to_numpy()[rows], table["rank_high"].to_numpy()[rows]
+        rank = table["rank"].to_numpy()[rows]
+        sorted_rank = np.sort(rank)
+        tied[rows] = (np.searchsorted(sorted_rank, rank, "right") - np.searchsorted(sorted_rank, rank, "left")) - 1
+        overlap[rows] = (np.searchsorted(np.sort(low), high, "right") - np.searchsorted(np.sort(high), low, "left")) - 1
+        size[rows] = len(rows)
+
+    def other(n: int) -> str:
+        return f"{n} other {'city' if n == 1 else 'cities'}"
+
+    return [f"tied with {other(t)}" if t else f"not distinguishable from {other(o)}" if o
+            else "clearly placed" if n > 1 else "only city ranked"
+            for t, o, n in zip(tied.tolist(), overlap.tolist(), size.tolist(), strict=True)]
