@@ -16,7 +16,7 @@ BAND_COLOURS = {
     "<33": "#d73027",
     "not scored": "#e0e0e0",
 }
-BAND_TEXT = {"95+": "#ffffff", "66-95": "#000000", "33-66": "#000000", "<33": "#ffffff", "not scored": "#000000"}
+BAND_TEXT = {"95+": "#000000", "66-95": "#000000", "33-66": "#000000", "<33": "#ffffff", "not scored": "#000000"}
 BAND_LABELS = {
     "95+": "95 % of target or more",
     "66-95": "66 to 95 % of target",

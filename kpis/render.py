@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import shutil
 from collections.abc import Iterator
@@ -99,18 +100,36 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-def html_to_pdf(chromium, html_path: Path, pdf_path: Path) -> None:
-    """Print one report with the browser's own print engine (A4, backgrounds kept for the band colours).
+#: Paper sizes the PDF is printed on; the margins leave room for the running footer.
+PAPER_SIZES = ("A4", "Letter")
+PDF_MARGINS = {"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"}
+
+
+def footer_template(label: str) -> str:
+    """Chromium's running footer: "<label> · page N of M" (the label is page text, so it is escaped here)."""
+    return ('<div style="width:100%; margin:0 12mm; font:8px \'DejaVu Sans\', Arial, sans-serif; color:#52606d;'
+            f' display:flex; justify-content:space-between"><span>{html.escape(label)}</span><span>page'
+            ' <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>')
+
+
+def html_to_pdf(chromium, html_path: Path, pdf_path: Path, paper: str = "A4") -> None:
+    """Print one report with the browser's own print engine: backgrounds kept for the band colours, a running
+    footer (city, year, page N of M), tagged for screen readers, with an outline that mirrors the headings.
 
     Requests leaving the page are blocked: the report is self-contained, so nothing is lost.
     """
+    if paper not in PAPER_SIZES:
+        raise ValueError(f"paper must be one of {', '.join(PAPER_SIZES)}, not {paper!r}")
     context = chromium.new_context(java_script_enabled=False, offline=True)
     try:
         page = context.new_page()
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
         page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
-        pdf = page.pdf(format="A4", print_background=True,
-                       margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})
+        labelled = page.locator("[data-footer]")
+        label = labelled.first.get_attribute("data-footer") if labelled.count() else page.title()
+        pdf = page.pdf(format=paper, print_background=True, margin=PDF_MARGINS, tagged=True, outline=True,
+                       display_header_footer=True, header_template="<span></span>",
+                       footer_template=footer_template(label or ""))
     finally:
         context.close()
     atomic_write(pdf_path, pdf)

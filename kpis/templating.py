@@ -7,7 +7,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import re
+
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from .display import BAND_COLOURS, BAND_LABELS, BAND_TEXT
 from .paths import bundled
@@ -25,9 +28,20 @@ def environment(folder: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["breakable"] = breakable
     env.globals.update(colours=BAND_COLOURS, text_colours=BAND_TEXT, band_labels=BAND_LABELS, css=stylesheet(),
                        csp=CONTENT_SECURITY_POLICY)
     return env
+
+
+_BREAK_AFTER = re.compile(r"([/._?=&-])(?=[^/._?=&-])")
+
+
+def breakable(text: object) -> Markup:
+    """A URL or code, escaped, with a line-break opportunity after / . - _ ? = & so that a long link wraps at
+    those rather than inside a word (NULs, which mark the break points here, are dropped)."""
+    parts = _BREAK_AFTER.sub("\\1\x00", str(text).replace("\x00", "")).split("\x00")
+    return Markup("<wbr>").join(escape(part) for part in parts)
 
 
 def render(folder: str, name: str, **context: Any) -> str:
