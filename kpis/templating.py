@@ -5,9 +5,8 @@ every page shares the one stylesheet (`templates/report.css`)."""
 from __future__ import annotations
 
 import functools
-from typing import Any
-
 import re
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
