@@ -28,6 +28,7 @@ def environment(folder: str) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["breakable"] = breakable
+    env.filters["whole_numbers"] = whole_numbers
     env.globals.update(colours=BAND_COLOURS, text_colours=BAND_TEXT, band_labels=BAND_LABELS, css=stylesheet(),
                        csp=CONTENT_SECURITY_POLICY)
     return env
@@ -41,6 +42,14 @@ def breakable(text: object) -> Markup:
     those rather than inside a word (NULs, which mark the break points here, are dropped)."""
     parts = _BREAK_AFTER.sub("\\1\x00", str(text).replace("\x00", "")).split("\x00")
     return Markup("<wbr>").join(escape(part) for part in parts)
+
+
+_GROUP_SPACE = re.compile(r"(?<=\d) (?=\d{3}\b)")
+
+
+def whole_numbers(text: object) -> str:
+    """A figure with its thousands kept on one line ("100 000" never wraps between its groups)."""
+    return _GROUP_SPACE.sub("\u00a0", str(text))
 
 
 def render(folder: str, name: str, **context: Any) -> str:

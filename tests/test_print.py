@@ -264,6 +264,23 @@ def test_the_html_report_has_a_table_of_contents_that_links_every_section(chromi
     assert "Generated" in cover and "ssc-kpis" in cover and "Target set" in cover
 
 
+def test_the_annex_lists_each_source_once_and_numbers_it(reports):
+    html = reports["demo"].read_text(encoding="utf-8")
+    annex = html[html.index('<table class="annex">'):]
+    sources = re.findall(r"<li>(.*?)</li>", annex[annex.index('<ol class="refs small">'):].split("</ol>")[0])
+    refs = {int(n) for n in re.findall(r"<td>\[(\d+)\]</td>", annex)}
+    assert sources and len(sources) == len(set(sources))
+    assert refs == set(range(1, len(sources) + 1))  # every source is cited, every citation is listed
+    assert len(re.findall(r"<tr>", annex.split("</table>")[0])) > 91  # one row per data point
+
+
+def test_links_wrap_at_their_separators_and_stay_escaped():
+    from kpis.templating import breakable, whole_numbers
+
+    assert str(breakable("https://x.org/a_b?<q>")) == "https://<wbr>x.<wbr>org/<wbr>a_<wbr>b?<wbr>&lt;q&gt;"
+    assert whole_numbers("22 per 100 000 inhabitants") == "22 per 100\u00a0000 inhabitants"
+
+
 def _axe(chromium, html: Path) -> list[str]:
     assert AXE.is_file(), AXE_HELP
     context = chromium.new_context(offline=True, bypass_csp=True)  # the page's CSP forbids the injected script
