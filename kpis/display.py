@@ -20,7 +20,7 @@ BAND_COLOURS = {
 #: matplotlib settings under which a chart draws every label as given: a city or group name is untrusted text, and
 #: "$…$" would otherwise be parsed as mathtext (a failed chart, or deep recursion) and LaTeX could be switched on.
 PLAIN_TEXT: dict[Any, Any] = {"text.parse_math": False, "text.usetex": False}
-BAND_TEXT = {"95+": "#ffffff", "66-95": "#000000", "33-66": "#000000", "<33": "#ffffff", "not scored": "#000000"}
+BAND_TEXT = {"95+": "#000000", "66-95": "#000000", "33-66": "#000000", "<33": "#ffffff", "not scored": "#000000"}
 BAND_LABELS = {
     "95+": "95 % of target or more",
     "66-95": "66 to 95 % of target",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import shutil
 from collections.abc import Iterator
@@ -113,6 +114,18 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
+#: Paper sizes the PDF is printed on; the margins leave room for the running footer.
+PAPER_SIZES = ("A4", "Letter")
+PDF_MARGINS = {"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"}
+
+
+def footer_template(label: str) -> str:
+    """Chromium's running footer: "<label> · page N of M" (the label is page text, so it is escaped here)."""
+    return ('<div style="width:100%; margin:0 12mm; font:8px \'DejaVu Sans\', Arial, sans-serif; color:#52606d;'
+            f' display:flex; justify-content:space-between"><span>{html.escape(label)}</span><span>page'
+            ' <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>')
+
+
 @contextlib.contextmanager
 def report_page(chromium, html_path: Path, **options: Any) -> Iterator[Any]:
     """A page in a fresh offline context that may load the report file itself and nothing else.
@@ -136,10 +149,16 @@ def report_url(html_path: Path) -> str:
     return Path(html_path).resolve().as_uri()
 
 
-def html_to_pdf(chromium, html_path: Path, pdf_path: Path) -> None:
-    """Print one report with the browser's own print engine (A4, backgrounds kept for the band colours)."""
+def html_to_pdf(chromium, html_path: Path, pdf_path: Path, paper: str = "A4") -> None:
+    """Print one report with the browser's own print engine: backgrounds kept for the band colours, a running
+    footer (city, year, page N of M), tagged for screen readers, with an outline that mirrors the headings."""
+    if paper not in PAPER_SIZES:
+        raise ValueError(f"paper must be one of {', '.join(PAPER_SIZES)}, not {paper!r}")
     with report_page(chromium, html_path) as page:
         page.goto(report_url(html_path), wait_until="load")
-        pdf = page.pdf(format="A4", print_background=True,
-                       margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})
+        labelled = page.locator("[data-footer]")
+        label = labelled.first.get_attribute("data-footer") if labelled.count() else page.title()
+        pdf = page.pdf(format=paper, print_background=True, margin=PDF_MARGINS, tagged=True, outline=True,
+                       display_header_footer=True, header_template="<span></span>",
+                       footer_template=footer_template(label or ""))
     atomic_write(pdf_path, pdf)

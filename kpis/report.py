@@ -6,6 +6,7 @@ notebook holds no logic and every user-supplied string is escaped by Jinja's aut
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import charts, narrative, rules, statuses, templating
+from . import __version__, charts, narrative, rules, statuses, templating
 from .display import value_text
 from .intake import Submission
 from .knowledge import knowledge_base
@@ -158,6 +159,8 @@ class CityReport:
             scorable_points=c.points_scorable,
             top_count=sum(p.status == "strength" for k in self.statuses for p in k.points),
             threshold=f"{rules.PROVISIONAL_BELOW_CORE_SHARE:.0%}",
+            generated=dt.date.today().isoformat(), version=__version__, target_set=self.results.target_set,
+            catalogue_version=CATALOGUE_VERSION,
         ))
 
     def executive_summary(self) -> HTMLBlock:
@@ -198,6 +201,29 @@ class CityReport:
 
     def band_counts(self) -> charts.Chart:
         return charts.band_counts(self.kpis, self.dimensions)
+
+    def chart_numbers(self, chart: str) -> HTMLBlock:
+        """The numbers behind a chart ("wheel", "bars" or "bands") as a table in a <details>: the chart's text
+        alternative, so the scores are not carried by colour and shape alone."""
+        level = {"wheel": "category", "bars": "sub_dimension"}.get(chart)
+        if level is not None:
+            s = self.summary[self.summary["level"] == level]
+            name = "Category" if level == "category" else "Sub-dimension"
+            rows = [[getattr(r, level), r.sub_dimension if level == "category" else r.dimension,
+                     "not scored" if _is_missing(r.score) else self.fmt.pct(r.score),
+                     "not scored" if _is_missing(r.score) else r.band] for r in s.itertuples()]
+            return HTMLBlock(render_section(
+                "numbers", caption=f"Score of each {name.lower()}", rows=rows, numeric={2}, band_column=3,
+                columns=[name, "Sub-dimension" if level == "category" else "Dimension", "Score", "Band"]))
+        if chart != "bands":
+            raise ValueError(f"chart is 'wheel', 'bars' or 'bands', not {chart!r}")
+        k = self.kpis[self.kpis["scored"]]
+        counts = k.groupby(["dimension", "band"]).size()
+        rows = [[d, *(int(counts.get((d, b), 0)) for b in rules.BANDS)] for d in self.dimensions]
+        return HTMLBlock(render_section(
+            "numbers", caption="Scored data points in each band, per dimension", rows=rows,
+            numeric=set(range(1, len(rules.BANDS) + 1)), band_column=-1,
+            columns=["Dimension", *(f"{b} %" for b in rules.BANDS)]))
 
     def _kpi_rows(self, frame: pd.DataFrame) -> list[dict]:
         rows = []
@@ -280,7 +306,8 @@ class CityReport:
                 actions.append(item)
             out.append({"sub_dimension": _get(r, "sub_dimension"),
                         "measures": [p for p in measures.split("\n") if p.strip()], "actions": actions})
-        return HTMLBlock(render_section("measures", city=self.profile.city, rows=out))
+        return HTMLBlock(render_section("measures", city=self.profile.city, rows=out,
+                                        caption=f"Measures and suggested actions: {dimension}"))
 
     def data_collection_plan(self) -> HTMLBlock:
         items = [_item(a) for a in narrative.data_collection_plan(self.results)]
@@ -301,23 +328,28 @@ class CityReport:
         return HTMLBlock(render_section("quality", quality=list(quality.items()), coverage=cov))
 
     def annex(self) -> HTMLBlock:
-        """Every data point as submitted: value, how it was obtained, data quality and source (the provenance
-        view; the dimension tables above carry the scoring view), and the basis of its target (standard,
-        reference or judgement; empty where there is no target)."""
+        """Every data point as submitted: value, whether it was computed, the basis of its target (standard,
+        reference or judgement; empty without a target), data quality and source (the provenance view; the
+        dimension tables above carry the scoring view). Each source is numbered and listed once below the table,
+        as the priority actions' sources are, so the annex stays a few pages long."""
         data = self.submission.data.set_index(["code", "part"])
         rows = []
+        sources: list[tuple[str, str]] = []
         for r in self.kpis.itertuples(index=False):
             sub = data.loc[(r.code, r.part)] if (r.code, r.part) in data.index else None
-            origin = {"computed": "computed from inputs", "entered": "final value entered"}.get(r.value_origin, "")
+            source = ("", "") if sub is None else (str(sub["source_name"] or "").strip(),
+                                                    str(sub["source_link"] or "").strip())
+            if any(source) and source not in sources:
+                sources.append(source)
             rows.append({
                 "code": r.code, "label": r.name if not r.part else f"{r.name}: {r.point_label}",
                 "value": self.fmt(r.value, r.unit) if r.reported else "not reported",
-                "origin": origin if r.reported else "", "quality": r.data_quality if r.reported else "",
-                "source": "" if sub is None else str(sub["source_name"] or ""),
-                "link": "" if sub is None else str(sub["source_link"] or ""),
-                "basis": _basis_of(r),
+                "computed": bool(r.reported) and r.value_origin == "computed",
+                "quality": r.data_quality if r.reported else "", "basis": _basis_of(r),
+                "ref": sources.index(source) + 1 if any(source) else "",
             })
-        return HTMLBlock(render_section("annex", rows=rows))
+        return HTMLBlock(render_section("annex", rows=rows,
+                                        sources=[{"name": n, "link": link} for n, link in sources]))
 
 
 def _basis_of(row) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,13 @@ class ComparisonReport:
             return _sentence("No city has a scored data point, so there are no bands to show.")
         return PNGChart(plot_heatmap(self.comparison, level), f"Band of every city in each {level}")
 
+    def heatmap_numbers(self, level: str = "category") -> HTMLBlock:
+        """The heat map's bands as a table in a <details>: the chart's text alternative."""
+        if not self.comparison.kpis["scored"].any():
+            return HTMLBlock("")
+        t = band_table_of(self.comparison.table(level, "band").head(200))
+        return render_block("numbers", t=replace(t, caption=f"Band of every city in each {level.replace('_', '-')}"))
+
     def band_table(self, level: str = "dimension") -> HTMLBlock:
         return band_table_html(self.comparison.table(level, "band").head(200))
 
@@ -121,6 +128,7 @@ class ComparisonReport:
         else:
             chart = PNGChart(plot_radar(scores, level, shared), f"Radar of {level} scores of {', '.join(chosen)}")
         return render_block("side_by_side", chart=chart, why=why, table=self._side_by_side_table(),
+                            chart_numbers=_scores_table(scores, level) if chart else None,
                             more_cities=self._more_cities(), shown=MAX_SIDE_CITIES)
 
     def _side_by_side_table(self) -> Table:
@@ -211,6 +219,14 @@ class ComparisonReport:
         if summary.empty:
             return HTMLBlock("")
         return render_block("progress", table=table_of(summary.reset_index(), band_column=None))
+
+
+def _scores_table(scores: pd.DataFrame, level: str) -> Table:
+    """The radar's scores (cities × groups) as a table: the chart's text alternative."""
+    rows = [[(str(city), ""), *((("–" if pd.isna(v) else f"{rules.display_percent(float(v))} %"), "")
+                                for v in row)] for city, row in scores.iterrows()]
+    return Table(["City", *(str(c) for c in scores.columns)], rows, row_headers=True,
+                 caption=f"Score of each {level.replace('_', '-')} on the data points the cities share")
 
 
 def _sentence(text: str) -> HTMLBlock:

@@ -54,6 +54,7 @@ class Table:
     more: int = 0
     row_headers: bool = False  # the first cell of each row is a header (a city name)
     empty: str = "Nothing to show."  # the sentence shown instead of a table without rows
+    caption: str = ""  # what the table shows, for screen readers and the printed page
 
 
 def render_block(name: str, **context: object) -> HTMLBlock:
