@@ -120,12 +120,11 @@ def localise(value: object, lang: str) -> str:
 
 @functools.cache
 def library_text(lang: str) -> dict[str, Any]:
-    """The KPI library in one language: {'kpis': {code: {name, points, inputs, criteria}}, 'groups': {...}}."""
+    """The KPI library in one language: 'kpis' ({code: {name, points, criteria}}), then 'inputs', 'groups' and
+    'units' keyed by their English text."""
     path = LOCALE_DIR / lang / "kpis.yaml"
-    if lang == DEFAULT_LANGUAGE or not path.exists():
-        return {"kpis": {}, "groups": {}, "units": {}}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {"kpis": data.get("kpis") or {}, "groups": data.get("groups") or {}, "units": data.get("units") or {}}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.exists() else {}
+    return {key: data.get(key) or {} for key in ("kpis", "inputs", "groups", "units")}
 
 
 @dataclass(frozen=True)
@@ -140,8 +139,13 @@ class KpiText:
     english: str
 
     def localise(self, lang: str) -> str:
-        entry = library_text(lang)["kpis"].get(self.code) or {}
+        if lang == DEFAULT_LANGUAGE:
+            return self.english
+        texts = library_text(lang)
+        entry = texts["kpis"].get(self.code) or {}
         found = entry.get(self.what)
+        if self.what == "inputs" and not (isinstance(found, dict) and self.key in found):
+            found = texts["inputs"].get(self.english)  # a label shared by several KPIs is translated once
         if self.key is not None and isinstance(found, dict | list):
             try:
                 found = found[self.key]  # type: ignore[index]

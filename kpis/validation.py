@@ -43,7 +43,13 @@ def read_submission(path: str | Path) -> Submission:
 
 def validate(path: str | Path) -> list[Problem]:
     """Every problem of one file (errors first, then warnings, each in file order)."""
+    return checked(path)[0]
+
+
+def checked(path: str | Path) -> tuple[list[Problem], Submission | None]:
+    """`validate` and the submission read (None when unreadable), e.g. for the language its Profile names."""
     path = Path(path)
+    sub = None
     try:
         sub, problems = load(path)
         if sub is not None:
@@ -52,7 +58,7 @@ def validate(path: str | Path) -> list[Problem]:
         problems = [Problem.of("error", str(path), "", "", "",
                                M("the file could not be checked ({error}); copy your figures into a fresh `ssc "
                                  "template` and try again", error=f"{type(exc).__name__}: {str(exc)[:200]}"))]
-    return sorted(problems, key=lambda p: p.severity != "error")
+    return sorted(problems, key=lambda p: p.severity != "error"), sub
 
 
 def _fmt(x: float) -> str:
