@@ -133,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _language_option(p: argparse.ArgumentParser, what: str, default: str | None = "en") -> None:
-    p.add_argument("--lang", choices=["ar", "zh", "en", "fr", "ru", "es"], default=default, type=str.lower,
-                   help=f"{what}: ar, zh, en, fr, ru or es")
+    # checked by kpis.i18n.check_language (exit 1 with the list), not by argparse choices (exit 2)
+    p.add_argument("--lang", default=default, metavar="LANG", help=f"{what}: ar, zh, en, fr, ru or es")
 
 
 def _version() -> str:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import yaml
 from babel import Locale
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, parse_pattern
 
 from .errors import UserError
 
@@ -180,9 +180,12 @@ def decimal_text(value: float, lang: str, pattern: str | None = None) -> str:
 
 
 def percent_text(value: float, lang: str, digits: int = 0) -> str:
-    """A share in % (`value` already in %, e.g. 84.5) written as the language writes percentages."""
-    pattern = "#,##0" + ("." + "#" * digits if digits else "") + "%"
-    return format_percent(value / 100, format=pattern, locale=LOCALES[lang])
+    """A share in % (`value` already in %, e.g. 84.5) written as the language writes percentages (its own
+    pattern and spacing: '84.5%', '84,5 %'), with up to `digits` decimals."""
+    locale = babel_locale(lang)
+    pattern = parse_pattern(locale.percent_formats[None].pattern)
+    pattern.frac_prec = (0, digits)
+    return str(pattern.apply(value / 100, locale))
 
 
 def date_text(day: dt.date, lang: str) -> str:
