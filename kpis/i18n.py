@@ -30,6 +30,7 @@ LANGUAGE_NAMES = {"ar": "العربية", "zh": "中文", "en": "English", "fr":
 #: The Babel locale of each language (Chinese: simplified script, as in the UN's Chinese documents).
 LOCALES = {"ar": "ar", "zh": "zh_Hans_CN", "en": "en", "fr": "fr", "ru": "ru", "es": "es"}
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster
 
 
 def check_language(lang: str | None) -> str:
@@ -123,7 +124,7 @@ def library_text(lang: str) -> dict[str, Any]:
     """The KPI library in one language: 'kpis' ({code: {name, points, criteria}}), then 'inputs', 'groups' and
     'units' keyed by their English text."""
     path = LOCALE_DIR / lang / "kpis.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.exists() else {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {} if path.exists() else {}
     return {key: data.get(key) or {} for key in ("kpis", "inputs", "groups", "units")}
 
 

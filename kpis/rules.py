@@ -28,7 +28,8 @@ NOT_REPORTED_WORDS = frozenset(
 )
 #: The answer words of the six languages (yes/no/partial, data-quality levels, data origins), as data:
 #: `kpis/locale/answers.yaml`. A workbook in any language is read the same way.
-ANSWERS: dict = yaml.safe_load((Path(__file__).resolve().parent / "locale" / "answers.yaml").read_text("utf-8"))
+ANSWERS: dict = yaml.load((Path(__file__).resolve().parent / "locale" / "answers.yaml").read_text("utf-8"),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 #: Answers accepted for a yes/no KPI in its final-value cell (any of the six languages), as % of criteria met.
 YES_NO_WORDS = {word.strip().casefold(): float(entry["percent"])
                 for entry in ANSWERS["yes_no"].values()

@@ -3,6 +3,7 @@ profile fields, and `assemble`, which checks each row and builds the frame of ev
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -38,9 +39,14 @@ PROFILE_KEYS = {norm_header(name): f for f in T.PROFILE_FIELDS for name in (*_in
 MEASURES_KEYS = {norm_header(name): key for key, header in (("sub_dimension", T.MEASURES_HEADERS[1]),
                                                           ("measures", T.MEASURES_HEADERS[3]))
                  for name in _in_every_language(header)}
-#: Sub-dimension names of the Measures sheet (any language) → the library's name.
-SUB_DIMENSIONS = {norm_header(name): sub for _, sub, _ in T.sub_dimensions()
-                  for name in (sub, *(group_text(sub, lang) for lang in LANGUAGES))}
+
+
+@functools.cache
+def sub_dimension_names() -> dict[str, str]:
+    """Sub-dimension names of the Measures sheet (any language) → the library's name (loads the library: only
+    when a Measures sheet is read)."""
+    return {norm_header(name): sub for _, sub, _ in T.sub_dimensions()
+            for name in (sub, *(group_text(sub, lang) for lang in LANGUAGES))}
 
 
 def text(value: object) -> str:

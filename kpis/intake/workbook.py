@@ -13,6 +13,7 @@ import openpyxl
 from defusedxml.ElementTree import iterparse
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.utils.exceptions import CellCoordinatesException
 
 from .. import limits
 from .. import template as T
@@ -22,11 +23,11 @@ from .rows import (
     DATA_HEADER_KEYS,
     MEASURES_KEYS,
     PROFILE_KEYS,
-    SUB_DIMENSIONS,
     assemble,
     norm_header,
     profile_value,
     show,
+    sub_dimension_names,
     text,
 )
 from .submission import CityProfile, Submission, profile_from
@@ -120,7 +121,7 @@ def _named_columns(wb: Any) -> dict[str, int]:
         try:
             (sheet, ref), = list(defined.destinations)
             letters, row = coordinate_from_string(ref.replace("$", ""))
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, CellCoordinatesException):  # a range, #REF!, a formula
             continue
         if sheet == T.SHEET_DATA and row == T.HEADER_ROW and column_index_from_string(letters) <= limits.MAX_COLS:
             found[key] = column_index_from_string(letters) - 1
@@ -262,7 +263,7 @@ def _read_measures(ws: Any, out: ProblemCollector) -> dict[str, str]:
         written = row[text_col] if text_col < len(row) else None
         if written is None or not str(written).strip():
             continue
-        name = SUB_DIMENSIONS.get(norm_header(sub))
+        name = sub_dimension_names().get(norm_header(sub))
         if name is None:
             out.warning(M("unknown sub-dimension {name}: the text next to it is ignored; keep the names of the "
                           "template", name=show(sub)), sheet=T.SHEET_MEASURES, cell=f"{T.SHEET_MEASURES}!A{r}")
