@@ -66,9 +66,9 @@ def test_every_kpi_text_has_a_translation(lang):
     assert "the project's own" in (i18n.LOCALE_DIR / lang / "kpis.yaml").read_text("utf-8")
     untranslated = []
     for kpi in library():
-        name = i18n.KpiText(kpi.code, "name", None, kpi.name)
-        if name.localise(lang) == kpi.name and kpi.name not in texts["kpis"].get(kpi.code, {}).values():
-            untranslated.append(kpi.name)
+        for what, english in (("name", kpi.name), ("definition", kpi.definition)):
+            if not texts["kpis"].get(kpi.code, {}).get(what):
+                untranslated.append(english)
         for key, spec in kpi.inputs.items():
             if spec.label not in texts["inputs"] and key not in texts["kpis"].get(kpi.code, {}).get("inputs", {}):
                 untranslated.append(spec.label)
