@@ -51,10 +51,12 @@ def _markdown(frame) -> str:
 
 
 def _template(args: argparse.Namespace) -> int:
+    from .i18n import translator  # start-up: see above
     from .template import write_template  # start-up: openpyxl's writer only here
 
-    path = write_template(args.out, city=args.city, year=args.year, overwrite=args.force)
-    print(f"Template written to {path}")
+    path = write_template(args.out, city=args.city, year=args.year, overwrite=args.force, lang=args.lang)
+    _ = translator(args.lang)
+    print(_("Template written to {path}", path=path))
     return EXIT_OK
 
 
@@ -132,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--city", help="pre-fill the city name")
     p.add_argument("--year", type=int, help="pre-fill the year the data refer to")
     p.add_argument("--force", action="store_true", help="replace OUT.xlsx if it already exists")
+    _language_option(p, "the language of the workbook's texts")
     p.set_defaults(func=_template)
 
     p = sub.add_parser("validate", help="check filled workbooks/CSVs and list every problem with its cell")
@@ -139,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", metavar="OUT.html", type=Path, help="also write the problem report as HTML")
     p.add_argument("--annotate", metavar="DIR", type=Path,
                    help="write an annotated copy of each workbook (problem cells highlighted) into DIR")
+    _language_option(p, "the language of the messages (default: the language the Profile names, else en)",
+                     default=None)
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("assess", help="score submissions and write recommendation reports (default: demo city)")
@@ -166,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
     p.set_defaults(func=_compare)
     return parser
+
+
+def _language_option(p: argparse.ArgumentParser, what: str, default: str | None = "en") -> None:
+    # checked by kpis.i18n.check_language (exit 1 with the list), not by argparse choices (exit 2)
+    p.add_argument("--lang", default=default, metavar="LANG", help=f"{what}: ar, zh, en, fr, ru or es")
 
 
 def _version() -> str:

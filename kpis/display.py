@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from .i18n import DEFAULT_LANGUAGE, decimal_sign
+
 # The project's own palette (U4SSC does not publish its colours): colour-blind-safe, light enough for black text.
 BAND_COLOURS = {
     "95+": "#1a9850",
@@ -83,9 +85,11 @@ def unit_text(unit: str | None) -> str:
     return text
 
 
-def number_text(value: object, decimal_separator: str = ".", digits: int = 3) -> str:
-    """A figure for a report: thousands grouped with a narrow space, about `digits` significant digits without
-    trailing zeros; '–' when there is none."""
+def number_text(value: object, decimal_separator: str | None = None, digits: int = 3,
+                lang: str = DEFAULT_LANGUAGE) -> str:
+    """A figure for a report: thousands grouped with a narrow space (ISO 80000, readable in every language),
+    about `digits` significant digits without trailing zeros, the decimal sign of `lang` from Babel's locale data
+    (',' in French, Russian and Spanish) unless `decimal_separator` overrides it; '–' when there is none."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "–"
     v = float(value)  # type: ignore[arg-type]
@@ -97,12 +101,14 @@ def number_text(value: object, decimal_separator: str = ".", digits: int = 3) ->
         text = f"{v:,.{max(0, digits - len(str(int(abs(v)))))}f}"
         if "." in text:  # 66.00 → 66, 84.50 → 84.5
             text = text.rstrip("0").rstrip(".")
-    return text.replace(".", decimal_separator) if decimal_separator != "." else text
+    sign = decimal_separator or (decimal_sign(lang) if lang != DEFAULT_LANGUAGE else ".")
+    return text.replace(".", sign) if sign != "." else text
 
 
-def value_text(value: object, unit: str | None = "", decimal_separator: str = ".", digits: int = 3) -> str:
+def value_text(value: object, unit: str | None = "", decimal_separator: str | None = None, digits: int = 3,
+               lang: str = DEFAULT_LANGUAGE) -> str:
     """A figure with its unit ('12.5 µg/m³', '84.5 %', '3 services'); just '–' when there is no figure."""
-    number = number_text(value, decimal_separator, digits)
+    number = number_text(value, decimal_separator, digits, lang)
     shown = unit_text(unit)
     return number if number == "–" or not shown else f"{number} {shown}"
 

@@ -6,10 +6,11 @@ the HTML report and the annotated workbook list the same problems in the same wo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from .errors import UserError
+from .i18n import DEFAULT_LANGUAGE, M, Message
 
 Severity = Literal["error", "warning"]
 
@@ -23,13 +24,35 @@ class Problem:
     sheet: str
     cell: str
     kpi_code: str
-    message: str
+    message: str  # in English
+    text: Message | None = field(default=None, compare=False, repr=False)  # the same, translatable
 
-    def __str__(self) -> str:
+    @classmethod
+    def of(cls, severity: Severity, file: str, sheet: str, cell: str, kpi_code: str,
+           message: str | Message) -> Problem:
+        """A problem from an English text or a translatable `Message` (kept for `localised`)."""
+        if isinstance(message, Message):
+            return cls(severity, file, sheet, cell, kpi_code, str(message), message)
+        return cls(severity, file, sheet, cell, kpi_code, message)
+
+    def localised(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The message in `lang` (English where the problem has no translatable text)."""
+        return self.text.localise(lang) if self.text is not None else self.message
+
+    def line(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """'ERROR: file Data!F23 [code]: message', the severity word in `lang`."""
         where = self.cell or self.sheet
         loc = f"{self.file} {where}".strip()
         kpi = f" [{self.kpi_code}]" if self.kpi_code else ""
-        return f"{self.severity.upper()}: {loc}{kpi}: {self.message}"
+        return f"{severity_word(self.severity, lang)}: {loc}{kpi}: {self.localised(lang)}"
+
+    def __str__(self) -> str:
+        return self.line()
+
+
+def severity_word(severity: Severity, lang: str) -> str:
+    word = M("ERROR") if severity == "error" else M("WARNING")
+    return word.localise(lang)
 
 
 class SubmissionError(UserError):
@@ -54,11 +77,11 @@ class ProblemCollector:
         self.file = file
         self.problems: list[Problem] = []
 
-    def add(self, severity: Severity, message: str, sheet: str = "", cell: str = "", kpi: str = "") -> None:
-        self.problems.append(Problem(severity, self.file, sheet, cell, kpi, message))
+    def add(self, severity: Severity, message: str | Message, sheet: str = "", cell: str = "", kpi: str = "") -> None:
+        self.problems.append(Problem.of(severity, self.file, sheet, cell, kpi, message))
 
-    def error(self, message: str, sheet: str = "", cell: str = "", kpi: str = "") -> None:
+    def error(self, message: str | Message, sheet: str = "", cell: str = "", kpi: str = "") -> None:
         self.add("error", message, sheet, cell, kpi)
 
-    def warning(self, message: str, sheet: str = "", cell: str = "", kpi: str = "") -> None:
+    def warning(self, message: str | Message, sheet: str = "", cell: str = "", kpi: str = "") -> None:
         self.add("warning", message, sheet, cell, kpi)

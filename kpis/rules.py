@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import yaml
 
 # ---------------------------------------------------------------- words and numbers a city may type
 
@@ -24,8 +26,17 @@ NOT_REPORTED_WORDS = frozenset(
     {"", "nr", "n/a", "na", "n.a.", "not reported", "not available", "not verified", "-", "--", "—", "–", "none",
      "nan"}
 )
-#: Answers accepted for a yes/no KPI in its final-value cell, as % of criteria met.
-YES_NO_WORDS = {"yes": 100.0, "y": 100.0, "no": 0.0, "n": 0.0, "partial": 50.0, "partly": 50.0, "partially": 50.0}
+#: The answer words of the six languages (yes/no/partial, data-quality levels, data origins), as data:
+#: `kpis/locale/answers.yaml`. A workbook in any language is read the same way.
+ANSWERS: dict = yaml.load((Path(__file__).resolve().parent / "locale" / "answers.yaml").read_text("utf-8"),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+#: Answers accepted for a yes/no KPI in its final-value cell (any of the six languages), as % of criteria met.
+YES_NO_WORDS = {word.strip().casefold(): float(entry["percent"])
+                for entry in ANSWERS["yes_no"].values()
+                for key, words in entry.items() if key != "percent" for word in words}
+#: A data-quality level typed or chosen in any language → its canonical (English) wording.
+DATA_QUALITY_WORDS = {" ".join(text.split()).casefold(): level["en"]
+                      for level in ANSWERS["data_quality"] for text in level.values()}
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
 _PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -120,9 +131,18 @@ def parse_numbers(values: pd.Series, decimal: str | None = None) -> tuple[np.nda
 
 
 def parse_yes_no(raw: object) -> float | None:
-    """A yes/no answer typed as a word ('Yes', 'no', 'Partial'; any case) as % of criteria met, else None."""
+    """A yes/no answer typed as a word ('Yes', 'no', 'Partial', 'Oui', 'Sí', 'Да', '是', 'نعم'; any case) as % of
+    criteria met, else None."""
     if isinstance(raw, str):
-        return YES_NO_WORDS.get(raw.strip().lower())
+        return YES_NO_WORDS.get(raw.strip().casefold())
+    return None
+
+
+def parse_data_quality(raw: object) -> str | None:
+    """A data-quality level in any of the six languages (case and spacing ignored) → its English wording, else
+    None."""
+    if isinstance(raw, str):
+        return DATA_QUALITY_WORDS.get(" ".join(raw.replace("_", " ").split()).casefold())
     return None
 
 

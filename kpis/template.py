@@ -16,11 +16,26 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from . import rules
 from .errors import UserError
+from .i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    N_,
+    KpiText,
+    Translator,
+    check_language,
+    group_text,
+    translator,
+    unit_words,
+)
+from .i18n import direction as text_direction
 from .library import CATALOGUE_VERSION, library
 from .paths import atomic_write
+from .template_text import COLUMN_HELP, INSTRUCTIONS, RANGE_TEXTS
 
 # ---------------------------------------------------------------- layout shared with kpis.intake
 
@@ -34,28 +49,18 @@ SHEET_MEASURES = "Measures"
 SHEET_LISTS = "Lists"
 REQUIRED_SHEETS = (SHEET_INSTRUCTIONS, SHEET_PROFILE, SHEET_DATA)
 
-VERSION_LABEL = "Template version"  # Instructions!A2, the version itself in B2
+VERSION_LABEL = N_("Template version")  # Instructions!A2, the version itself in B2
 VERSION_CELL = "B2"
+LANGUAGE_CELL = "B5"  # Instructions!B5: the language the workbook was written in
+#: Each Data column carries a workbook-level defined name `ssc_col_<key>` pointing at its header cell, so a
+#: workbook in any language is read by these hidden keys, never by the visible header (which is translated).
+COLUMN_NAME_PREFIX = "ssc_col_"
 HEADER_ROW = 1  # on Profile, Data and Measures; data start on the row below
 
-# The six data-quality levels of the official U4SSC workbook (Verification Manual p.163), verbatim.
-DATA_QUALITY_LEVELS = (
-    "Based on accurate measurements",
-    "Extrapolated based on survey of inhabitants",
-    "Extrapolated based on higher-level data",
-    "Estimation based on certain assumptions",
-    "Personal estimation",
-    "Unknown methodology, not traceable",
-)
-# The official list of data origins is not public; this is the project's own suggestion (any text is accepted).
-DATA_ORIGINS = (
-    "City administration",
-    "Municipal utility or service operator",
-    "National or regional statistics office",
-    "Survey of inhabitants",
-    "Private or academic source",
-    "Other",
-)
+# The six data-quality levels of the official U4SSC workbook (Verification Manual p.163), verbatim, and the
+# project's own suggested data origins (any text is accepted): both with their translations in answers.yaml.
+DATA_QUALITY_LEVELS = tuple(level["en"] for level in rules.ANSWERS["data_quality"])
+DATA_ORIGINS = tuple(origin["en"] for origin in rules.ANSWERS["data_origin"])
 
 
 @dataclass(frozen=True)
@@ -67,25 +72,25 @@ class Column:
 
 
 DATA_COLUMNS: tuple[Column, ...] = (
-    Column("code", "KPI code", 17),
-    Column("part", "Part", 16),
-    Column("name", "KPI name", 30),
-    Column("point_label", "Data point", 22),
-    Column("unit", "Unit", 16),
-    Column("definition", "Definition", 50),
-    Column("numerator_label", "Numerator (what to enter)", 34),
-    Column("numerator_value", "Numerator value", 16, True),
-    Column("numerator_unit", "Numerator unit", 14),
-    Column("denominator_label", "Denominator (what to enter)", 30),
-    Column("denominator_value", "Denominator value", 16, True),
-    Column("denominator_unit", "Denominator unit", 14),
-    Column("final_value", "Final value (only if no inputs)", 18, True),
-    Column("reported", "Reported", 10),
-    Column("data_quality", "Data quality", 30, True),
-    Column("data_origin", "Data origin", 26, True),
-    Column("source_name", "Source name", 26, True),
-    Column("source_link", "Source link", 26, True),
-    Column("comment", "Comment", 30, True),
+    Column("code", N_("KPI code"), 17),
+    Column("part", N_("Part"), 16),
+    Column("name", N_("KPI name"), 30),
+    Column("point_label", N_("Data point"), 22),
+    Column("unit", N_("Unit"), 16),
+    Column("definition", N_("Definition"), 50),
+    Column("numerator_label", N_("Numerator (what to enter)"), 34),
+    Column("numerator_value", N_("Numerator value"), 16, True),
+    Column("numerator_unit", N_("Numerator unit"), 14),
+    Column("denominator_label", N_("Denominator (what to enter)"), 30),
+    Column("denominator_value", N_("Denominator value"), 16, True),
+    Column("denominator_unit", N_("Denominator unit"), 14),
+    Column("final_value", N_("Final value (only if no inputs)"), 18, True),
+    Column("reported", N_("Reported"), 10),
+    Column("data_quality", N_("Data quality"), 30, True),
+    Column("data_origin", N_("Data origin"), 26, True),
+    Column("source_name", N_("Source name"), 26, True),
+    Column("source_link", N_("Source link"), 26, True),
+    Column("comment", N_("Comment"), 30, True),
 )
 DATA_HEADERS = {c.key: c.header for c in DATA_COLUMNS}
 # Columns a submission must have: without them a row cannot be identified or its figures cannot be read.
@@ -102,18 +107,21 @@ class ProfileField:
 
 
 PROFILE_FIELDS: tuple[ProfileField, ...] = (
-    ProfileField("city", "City", "text", "Official name of the city or municipality."),
-    ProfileField("country", "Country", "text", "Country the city belongs to."),
-    ProfileField("year", "Year of data", "year", "Calendar year the figures refer to (e.g. 2024)."),
-    ProfileField("population", "Population", "int", "Inhabitants in that year; the same figure as in the KPI rows."),
-    ProfileField("area_km2", "Area (km2)", "float", "Land area of the city in square kilometres."),
-    ProfileField("households", "Households", "int", "Number of households; the same figure as in the KPI rows."),
-    ProfileField("currency", "Currency", "text", "Currency of all money figures (ISO 4217 code, e.g. EUR)."),
-    ProfileField("contact", "Contact", "text", "Person or office to ask about the data (name and e-mail)."),
-    ProfileField("region", "Region", "text", "World region or peer group, used when comparing cities."),
+    ProfileField("city", N_("City"), "text", N_("Official name of the city or municipality.")),
+    ProfileField("country", N_("Country"), "text", N_("Country the city belongs to.")),
+    ProfileField("year", N_("Year of data"), "year", N_("Calendar year the figures refer to (e.g. 2024).")),
+    ProfileField("population", N_("Population"), "int", N_("Inhabitants in that year; the same figure as in the KPI rows.")),
+    ProfileField("area_km2", N_("Area (km2)"), "float", N_("Land area of the city in square kilometres.")),
+    ProfileField("households", N_("Households"), "int", N_("Number of households; the same figure as in the KPI rows.")),
+    ProfileField("currency", N_("Currency"), "text", N_("Currency of all money figures (ISO 4217 code, e.g. EUR).")),
+    ProfileField("contact", N_("Contact"), "text", N_("Person or office to ask about the data (name and e-mail).")),
+    ProfileField("region", N_("Region"), "text", N_("World region or peer group, used when comparing cities.")),
+    ProfileField("language", N_("Language"), "language",
+                 N_("Language of the reports: ar, zh, en, fr, ru or es (the option --lang overrides it).")),
 )
-PROFILE_HEADERS = ("Field", "Value", "Help")
-MEASURES_HEADERS = ("Dimension", "Sub-dimension", "Categories", "Measures already adopted by the city")
+PROFILE_HEADERS = (N_("Field"), N_("Value"), N_("Help"))
+MEASURES_HEADERS = (N_("Dimension"), N_("Sub-dimension"), N_("Categories"),
+                    N_("Measures already adopted by the city"))
 
 INPUT_FILL = PatternFill("solid", fgColor="FCE4D6")  # orange input cells, as in the official workbook
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
@@ -121,55 +129,51 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 WRAP = Alignment(wrap_text=True, vertical="top")
 UNLOCKED = Protection(locked=False)
 
-INSTRUCTIONS = (
-    "How to fill in this workbook",
-    "1. Profile: fill in the orange cells (city, year of data, population, households, area, currency, contact).",
-    "2. Data: one row per KPI data point. Enter the numerator and the denominator in the units shown; the KPI "
-    "value is computed from them. Only if you have nothing but the published KPI value, type it under "
-    "'Final value' and leave the inputs empty.",
-    "3. Leave a row empty when the KPI is not reported ('NR'). Do not type 'NR' or text into number cells.",
-    "4. For every reported row choose the data quality from the list and name the source (and a link if public).",
-    "5. Measures: describe per sub-dimension what the city already does; the recommendation report quotes it.",
-    "6. Do not rename sheets, headers or KPI codes, and do not add macros or passwords: the file is then refused.",
-    "7. Check the file with `ssc validate FILE.xlsx`; it lists every problem with its cell and how to fix it.",
-)
 
-
-def data_points() -> list[dict]:
-    """One dict per catalogue data point, in catalogue order, with what a Data row shows."""
+def data_points(lang: str = DEFAULT_LANGUAGE) -> list[dict]:
+    """One dict per catalogue data point, in catalogue order, with what a Data row shows (its texts in `lang`;
+    codes, part names and formulas are the same in every language)."""
+    _ = translator(lang)
     rows = []
     for kpi in library():
+        name = KpiText(kpi.code, "name", None, kpi.name).localise(lang)
         for part, label, unit, _direction, formula, vrange in kpi.data_points():
             num = kpi.inputs[formula.numerator]
             den = kpi.inputs[formula.denominator] if formula.denominator else None
-            num_label = num.label
+            num_label = KpiText(kpi.code, "inputs", formula.numerator, num.label).localise(lang)
             if formula.kind == "yes_no":
-                num_label = (f"{num.label}: how many of these {len(formula.criteria)} are met? "
-                             + "; ".join(formula.criteria))
+                criteria = [KpiText(kpi.code, "criteria", i, c).localise(lang) for i, c in enumerate(formula.criteria)]
+                num_label = _("{label}: how many of these {n} are met? {criteria}", label=num_label,
+                              n=len(criteria), criteria="; ".join(criteria))
             rows.append(
                 {
                     "kpi": kpi,
                     "code": kpi.code,
                     "part": part,
-                    "name": kpi.name,
-                    "point_label": label,
-                    "unit": unit,
-                    "definition": kpi.definition,
+                    "name": name,
+                    "point_label": KpiText(kpi.code, "points", part, label).localise(lang) if part else name,
+                    "unit": _unit(unit, lang),
+                    "definition": KpiText(kpi.code, "definition", None, kpi.definition).localise(lang),
                     "kind": formula.kind,
                     "formula": formula,
                     "numerator": formula.numerator,
                     "denominator": formula.denominator,
                     "numerator_label": num_label,
-                    "numerator_unit": num.unit,
+                    "numerator_unit": _unit(num.unit, lang),
                     "numerator_spec": num,
-                    "denominator_label": den.label if den else "(none: the numerator is the value)",
-                    "denominator_unit": den.unit if den else "",
+                    "denominator_label": (KpiText(kpi.code, "inputs", formula.denominator, den.label).localise(lang)
+                                          if den else _("(none: the numerator is the value)")),
+                    "denominator_unit": _unit(den.unit, lang) if den else "",
                     "denominator_spec": den,
                     "n_criteria": len(formula.criteria),
                     "value_range": vrange,
                 }
             )
     return rows
+
+
+def _unit(unit: str, lang: str) -> str:
+    return unit_words(unit, lang)
 
 
 def sub_dimensions() -> list[tuple[str, str, list[str]]]:
@@ -198,14 +202,17 @@ def write_template(
     values: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
     measures: Mapping[str, str] | None = None,
     overwrite: bool = True,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> Path:
     """Write the workbook to `out` (atomically) and return its path.
 
     `profile`, `values` ({(code, part): {column key: value}}) and `measures` ({sub-dimension: text}) pre-fill it;
     the bundled demo and published cities are written this way, so they are filled templates by construction.
     `overwrite=False` (what `ssc template` does unless --force) refuses to replace an existing file: it may be a
-    workbook a city has already filled in.
+    workbook a city has already filled in. `lang` is the language of every text a city reads (sheet names, codes
+    and the hidden column keys stay the same, so intake reads a workbook of any language the same way).
     """
+    lang = check_language(lang)
     out = Path(out)
     if out.is_dir():
         raise UserError(f"{out} is a folder; give the name of the workbook to write, e.g. {out / 'template.xlsx'}")
@@ -221,17 +228,22 @@ def write_template(
         prof["city"] = city
     if year is not None:
         prof["year"] = int(year)
+    prof.setdefault("language", lang)
+    _ = translator(lang)
     wb = Workbook()
-    _instructions(wb.active)
-    _lists(wb.create_sheet(SHEET_LISTS))
-    _profile(wb.create_sheet(SHEET_PROFILE, 1), prof)
-    _data(wb.create_sheet(SHEET_DATA, 2), values or {})
-    _measures(wb.create_sheet(SHEET_MEASURES, 3), measures or {})
+    _instructions(wb.active, _)
+    _lists(wb.create_sheet(SHEET_LISTS), _)
+    _profile(wb.create_sheet(SHEET_PROFILE, 1), prof, _)
+    _data(wb.create_sheet(SHEET_DATA, 2), values or {}, _)
+    _measures(wb.create_sheet(SHEET_MEASURES, 3), measures or {}, _)
     for ws in wb.worksheets:
         _print_setup(ws)
+        ws.sheet_view.rightToLeft = text_direction(lang) == "rtl"
+    _name_columns(wb)
     wb.active = 2
-    wb.properties.title = "U4SSC KPI data collection"
+    wb.properties.title = _("U4SSC KPI data collection")
     wb.properties.keywords = f"ssc-kpis template {TEMPLATE_VERSION}"
+    wb.properties.language = lang
     buf = io.BytesIO()
     wb.save(buf)
     try:
@@ -239,6 +251,15 @@ def write_template(
     except OSError as exc:
         raise UserError(f"{out}: cannot be written here ({exc.strerror}); choose another folder") from None
     return out
+
+
+def _name_columns(wb: Workbook) -> None:
+    """The hidden key of each Data column: a defined name on its header cell (kept by spreadsheet programs when
+    columns move), so intake never depends on the translated header text."""
+    for i, col in enumerate(DATA_COLUMNS, start=1):
+        ref = f"{quote_sheetname(SHEET_DATA)}!${get_column_letter(i)}${HEADER_ROW}"
+        wb.defined_names[COLUMN_NAME_PREFIX + col.key] = DefinedName(COLUMN_NAME_PREFIX + col.key, attr_text=ref,
+                                                                       hidden=True)
 
 
 def _print_setup(ws) -> None:
@@ -279,15 +300,16 @@ def _safe_text(cell, value: object) -> None:
         cell.data_type = "s"
 
 
-def _instructions(ws) -> None:
+def _instructions(ws, _: Translator) -> None:
     ws.title = SHEET_INSTRUCTIONS
-    ws["A1"] = "U4SSC key performance indicators (ITU-T Y.4903/L.1603): data collection"
+    ws["A1"] = _("U4SSC key performance indicators (ITU-T Y.4903/L.1603): data collection")
     ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"], ws[VERSION_CELL] = VERSION_LABEL, TEMPLATE_VERSION
-    ws["A3"], ws["B3"] = "KPI library version", CATALOGUE_VERSION
-    ws["A4"], ws["B4"] = "Data points", len(data_points())
+    ws["A2"], ws[VERSION_CELL] = _(VERSION_LABEL), TEMPLATE_VERSION
+    ws["A3"], ws["B3"] = _("KPI library version"), CATALOGUE_VERSION
+    ws["A4"], ws["B4"] = _("Data points"), len(data_points())
+    ws["A5"], ws[LANGUAGE_CELL] = _("Language of this workbook"), _.lang
     for i, line in enumerate(INSTRUCTIONS, start=6):
-        ws.cell(i, 1, line).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(i, 1, _(line)).alignment = Alignment(wrap_text=True, vertical="top")
         ws.merge_cells(start_row=i, start_column=1, end_row=i, end_column=6)
         ws.row_dimensions[i].height = 18 if i == 6 else 32
     ws.cell(6, 1).font = Font(bold=True)
@@ -298,38 +320,48 @@ def _instructions(ws) -> None:
     _protect(ws)
 
 
-def _lists(ws) -> None:
-    ws["A1"], ws["B1"], ws["C1"] = "Data quality", "Data origin", "Reported"
-    for i, level in enumerate(DATA_QUALITY_LEVELS, start=2):
-        ws.cell(i, 1, level)
-    for i, origin in enumerate(DATA_ORIGINS, start=2):
-        ws.cell(i, 2, origin)
-    ws["C2"], ws["C3"] = "YES", "NR"
+def _lists(ws, _: Translator) -> None:
+    ws["A1"], ws["B1"], ws["C1"] = _("Data quality"), _("Data origin"), _("Reported")
+    for i, level in enumerate(rules.ANSWERS["data_quality"], start=2):
+        ws.cell(i, 1, level[_.lang])
+    for i, origin in enumerate(rules.ANSWERS["data_origin"], start=2):
+        ws.cell(i, 2, origin[_.lang])
+    ws["C2"], ws["C3"] = answer_word("yes", _.lang).upper(), "NR"
+    ws["D1"] = _("Language")
+    for i, code in enumerate(LANGUAGES, start=2):
+        ws.cell(i, 4, code)
     ws.sheet_state = "hidden"
     _protect(ws)
 
 
-def _profile(ws, prof: Mapping[str, object]) -> None:
-    _header(ws, PROFILE_HEADERS, (18, 36, 70))
+def answer_word(answer: str, lang: str) -> str:
+    """How the template writes 'yes', 'no' or 'partial' in `lang` (the first word of answers.yaml)."""
+    return str(rules.ANSWERS["yes_no"][answer][lang][0])
+
+
+def _profile(ws, prof: Mapping[str, object], _: Translator) -> None:
+    _header(ws, [_(h) for h in PROFILE_HEADERS], (18, 36, 70))
     text_len = DataValidation(type="textLength", operator="lessThanOrEqual", formula1="200", allow_blank=True)
     rules = {
         "year": DataValidation(type="whole", operator="between", formula1="1990", formula2="2100", allow_blank=True),
         "int": DataValidation(type="whole", operator="greaterThan", formula1="0", allow_blank=True),
         "float": DataValidation(type="decimal", operator="greaterThan", formula1="0", allow_blank=True),
     }
-    rules["year"].error = "Type the calendar year the figures refer to, between 1990 and 2100."
-    rules["int"].error = "Type a whole number above 0, without units or spaces."
-    rules["float"].error = "Type a number above 0, without units."
-    text_len.error = "Keep this entry under 200 characters."
+    rules["language"] = DataValidation(type="list", formula1=f'"{",".join(LANGUAGES)}"', allow_blank=True)
+    rules["year"].error = _("Type the calendar year the figures refer to, between 1990 and 2100.")
+    rules["int"].error = _("Type a whole number above 0, without units or spaces.")
+    rules["float"].error = _("Type a number above 0, without units.")
+    rules["language"].error = _("Choose one of the six languages: ar, zh, en, fr, ru, es.")
+    text_len.error = _("Keep this entry under 200 characters.")
     for dv in (*rules.values(), text_len):
         dv.showErrorMessage = True
         ws.add_data_validation(dv)
     for row, field in enumerate(PROFILE_FIELDS, start=HEADER_ROW + 1):
-        ws.cell(row, 1, field.label).font = Font(bold=True)
+        ws.cell(row, 1, _(field.label)).font = Font(bold=True)
         value_cell = ws.cell(row, 2)
         _safe_text(value_cell, prof.get(field.key))
         value_cell.fill, value_cell.protection = INPUT_FILL, UNLOCKED
-        ws.cell(row, 3, field.help).alignment = WRAP
+        ws.cell(row, 3, _(field.help)).alignment = WRAP
         (rules.get(field.kind) or text_len).add(value_cell.coordinate)
     ws.freeze_panes = "A2"
     _protect(ws)
@@ -339,20 +371,22 @@ class _DataValidations:
     """The Data sheet's drop-downs and number rules, one `DataValidation` per distinct rule (a workbook with one
     rule per cell opens slowly)."""
 
-    def __init__(self, ws: Any):
-        self.ws = ws
+    def __init__(self, ws: Any, _: Translator):
+        self.ws, self._ = ws, _
         self.rules: dict[tuple, DataValidation] = {}
         n_quality, n_origin = len(DATA_QUALITY_LEVELS) + 1, len(DATA_ORIGINS) + 1  # OOXML formulas carry no '='
         lists = quote_sheetname(SHEET_LISTS)
         self.quality = DataValidation(type="list", formula1=f"{lists}!$A$2:$A${n_quality}", allow_blank=True)
         self.quality.showErrorMessage = True
-        self.quality.error = "Choose one of the six U4SSC data-quality levels from the list."
+        self.quality.error = _("Choose one of the six U4SSC data-quality levels from the list.")
         self.origin = DataValidation(type="list", formula1=f"{lists}!$B$2:$B${n_origin}", allow_blank=True)
         self.origin.showErrorMessage, self.origin.errorStyle = True, "warning"
-        self.origin.error = "Not one of the suggested origins; keep it if it describes the source better."
-        self.answer = DataValidation(type="list", formula1='"Yes,No,Partial"', allow_blank=True)
+        self.origin.error = _("Not one of the suggested origins; keep it if it describes the source better.")
+        words = [answer_word(a, _.lang) for a in ("yes", "no", "partial")]
+        self.answer = DataValidation(type="list", formula1=f'"{",".join(words)}"', allow_blank=True)
         self.answer.showErrorMessage, self.answer.errorStyle = True, "warning"
-        self.answer.error = "Type Yes, No or Partial (or the % of criteria met)."
+        self.answer.error = _("Type {yes}, {no} or {partial} (or the % of criteria met).", yes=words[0], no=words[1],
+                              partial=words[2])
         for dv in (self.quality, self.origin, self.answer):
             ws.add_data_validation(dv)
 
@@ -367,20 +401,20 @@ class _DataValidations:
                 dv = DataValidation(type=kind, operator="lessThanOrEqual", formula1=f"{hi:g}")
             else:
                 dv = DataValidation(type=kind, operator="between", formula1="-1E+300", formula2="1E+300")
-            dv.allow_blank, dv.showErrorMessage, dv.errorTitle, dv.error = True, True, "Not accepted", message
+            dv.allow_blank, dv.showErrorMessage, dv.errorTitle, dv.error = True, True, self._("Not accepted"), message
             self.ws.add_data_validation(dv)
             self.rules[key] = dv
         return self.rules[key]
 
 
-def _data(ws: Any, values: Mapping[tuple[str, str], Mapping[str, object]]) -> None:
-    _header(ws, [c.header for c in DATA_COLUMNS], [c.width for c in DATA_COLUMNS])
+def _data(ws: Any, values: Mapping[tuple[str, str], Mapping[str, object]], _: Translator) -> None:
+    _header(ws, [_(c.header) for c in DATA_COLUMNS], [c.width for c in DATA_COLUMNS])
     for i, col in enumerate(DATA_COLUMNS, start=1):
         if col.editable:
-            ws.cell(HEADER_ROW, i).comment = Comment(_COLUMN_HELP[col.key], "ssc-kpis")
+            ws.cell(HEADER_ROW, i).comment = Comment(_(COLUMN_HELP[col.key]), "ssc-kpis")
     letters = {c.key: column_letter(c.key) for c in DATA_COLUMNS}
-    checks = _DataValidations(ws)
-    points = data_points()
+    checks = _DataValidations(ws, _)
+    points = data_points(_.lang)
     for row, point in enumerate(points, start=HEADER_ROW + 1):
         _data_row(ws, row, point, values.get((point["code"], point["part"]), {}), letters, checks)
     ws.freeze_panes = f"{letters['name']}{HEADER_ROW + 1}"
@@ -402,60 +436,43 @@ def _data_row(ws: Any, row: int, point: dict, filled: Mapping[str, object], lett
             cell.alignment = WRAP
     h, k, m = letters["numerator_value"], letters["denominator_value"], letters["final_value"]
     inputs = f"COUNT({h}{row},{k}{row})=2" if point["denominator"] else f"COUNT({h}{row})=1"
-    ws[f"{letters['reported']}{row}"] = f'=IF(OR({inputs},COUNT({m}{row})=1),"YES","NR")'
+    yes = answer_word("yes", checks._.lang).upper().replace('"', "")
+    ws[f"{letters['reported']}{row}"] = f'=IF(OR({inputs},COUNT({m}{row})=1),"{yes}","NR")'
     for which in ("numerator", "denominator"):
         spec = point[f"{which}_spec"]
         if spec is None:
             continue
         if point["kind"] == "yes_no":
             dv = checks.number("whole", 0, point["n_criteria"],
-                               f"Type how many of the {point['n_criteria']} criteria are met (a whole number).")
+                               checks._("Type how many of the {n} criteria are met (a whole number).",
+                                        n=point["n_criteria"]))
         else:
             dv = checks.number("whole" if spec.integer else "decimal", spec.min, spec.max,
-                               _range_text(spec.min, spec.max, spec.integer))
+                               _range_text(spec.min, spec.max, spec.integer, checks._))
         dv.add(f"{letters[which + '_value']}{row}")
     if point["kind"] == "yes_no":  # the answer itself may be typed: Yes, No, Partial
         checks.answer.add(f"{m}{row}")
     else:
         lo, hi = point["value_range"]
-        checks.number("decimal", lo, hi, _range_text(lo, hi, False)).add(f"{m}{row}")
+        checks.number("decimal", lo, hi, _range_text(lo, hi, False, checks._)).add(f"{m}{row}")
     checks.quality.add(f"{letters['data_quality']}{row}")
     checks.origin.add(f"{letters['data_origin']}{row}")
 
 
-def _range_text(lo: float | None, hi: float | None, integer: bool) -> str:
-    what = "a whole number" if integer else "a number"
-    if lo is not None and hi is not None:
-        return f"Type {what} from {lo:g} to {hi:g}, without units or text."
-    if lo is not None:
-        return f"Type {what} of at least {lo:g}, without units or text."
-    if hi is not None:
-        return f"Type {what} of at most {hi:g}, without units or text."
-    return f"Type {what}, without units or text."
+def _range_text(lo: float | None, hi: float | None, integer: bool, _: Translator) -> str:
+    return _(RANGE_TEXTS[(integer, lo is not None, hi is not None)], lo=f"{lo:g}" if lo is not None else "",
+             hi=f"{hi:g}" if hi is not None else "")
 
 
-_COLUMN_HELP = {
-    "numerator_value": "The numerator in the unit shown to its right (for single-value KPIs: the value itself).",
-    "denominator_value": "The denominator in the unit shown to its right.",
-    "final_value": "Only when you have the KPI value but not its inputs. With inputs present this cell is ignored "
-    "(a different figure is reported as a warning).",
-    "data_quality": "How the figure was obtained: one of the six U4SSC levels.",
-    "data_origin": "Who produced the figure.",
-    "source_name": "Name of the publication, register or department.",
-    "source_link": "A web link to the source, if public.",
-    "comment": "Anything a reviewer should know (definitions used, year if different, ...).",
-}
-
-
-def _measures(ws, measures: Mapping[str, str]) -> None:
-    _header(ws, MEASURES_HEADERS, (20, 34, 50, 90))
+def _measures(ws, measures: Mapping[str, str], _: Translator) -> None:
+    _header(ws, [_(h) for h in MEASURES_HEADERS], (20, 34, 50, 90))
     text_len = DataValidation(type="textLength", operator="lessThanOrEqual", formula1="5000", allow_blank=True)
-    text_len.showErrorMessage, text_len.error = True, "Keep each description under 5000 characters."
+    text_len.showErrorMessage, text_len.error = True, _("Keep each description under 5000 characters.")
     ws.add_data_validation(text_len)
     for row, (dim, sub, cats) in enumerate(sub_dimensions(), start=HEADER_ROW + 1):
-        ws.cell(row, 1, dim)
-        ws.cell(row, 2, sub).font = Font(bold=True)
-        ws.cell(row, 3, ", ".join(cats)).alignment = WRAP
+        ws.cell(row, 1, group_text(dim, _.lang))
+        ws.cell(row, 2, group_text(sub, _.lang)).font = Font(bold=True)
+        ws.cell(row, 3, ", ".join(group_text(c, _.lang) for c in cats)).alignment = WRAP
         cell = ws.cell(row, 4)
         _safe_text(cell, measures.get(sub))
         cell.fill, cell.protection, cell.alignment = INPUT_FILL, UNLOCKED, WRAP

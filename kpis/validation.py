@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import rules
+from .i18n import N_, KpiText, M, Message, unit_words
 from .intake import Submission, load
 from .library import library
 from .models import Input
@@ -42,16 +43,22 @@ def read_submission(path: str | Path) -> Submission:
 
 def validate(path: str | Path) -> list[Problem]:
     """Every problem of one file (errors first, then warnings, each in file order)."""
+    return checked(path)[0]
+
+
+def checked(path: str | Path) -> tuple[list[Problem], Submission | None]:
+    """`validate` and the submission read (None when unreadable), e.g. for the language its Profile names."""
     path = Path(path)
+    sub = None
     try:
         sub, problems = load(path)
         if sub is not None:
             problems += check_submission(sub, problems)
     except Exception as exc:  # noqa: BLE001 - the promise is a list, even for a file nobody foresaw
-        problems = [Problem("error", str(path), "", "", "",
-                            f"the file could not be checked ({type(exc).__name__}: {str(exc)[:200]}); "
-                            "copy your figures into a fresh `ssc template` and try again")]
-    return sorted(problems, key=lambda p: p.severity != "error")
+        problems = [Problem.of("error", str(path), "", "", "",
+                               M("the file could not be checked ({error}); copy your figures into a fresh `ssc "
+                                 "template` and try again", error=f"{type(exc).__name__}: {str(exc)[:200]}"))]
+    return sorted(problems, key=lambda p: p.severity != "error"), sub
 
 
 def _fmt(x: float) -> str:
@@ -62,7 +69,7 @@ def _fmt(x: float) -> str:
 
 # ---------------------------------------------------------------- the checks, one step per kind of problem
 
-Add = Callable[[Severity, str, str, str, str], None]
+Add = Callable[[Severity, str, str, str, Message], None]
 
 
 @dataclass
@@ -85,12 +92,12 @@ def check_submission(sub: Submission, earlier: Iterable[Problem] = ()) -> list[P
     file = str(sub.path)
     explained = {p.cell for p in earlier if p.severity == "error" and p.cell}
 
-    def add(severity: Severity, code: str, part: str, key: str, message: str) -> None:
+    def add(severity: Severity, code: str, part: str, key: str, message: Message) -> None:
         cell = sub.cell(code, part, key) if code else key
         if cell in explained:
             return
         sheet = cell.split("!")[0] if "!" in cell else ""
-        out.append(Problem(severity, file, sheet, cell, code, message))
+        out.append(Problem.of(severity, file, sheet, cell, code, message))
 
     checks = _Checks(sub, add)
     _check_profile(sub, add)
@@ -117,12 +124,12 @@ def _check_row(checks: _Checks, spec: dict, rec) -> None:
         checks.values[code][part] = value
         if not rec.data_quality:
             checks.add("warning", code, part, "data_quality",
-                       f"{_label(code, part)} is reported without a data-quality level; choose one of the six levels "
-                       "from the list")
+                       M("{point} is reported without a data-quality level; choose one of the six levels from the "
+                         "list", point=_label(code, part)))
         if not rec.source_name:
             checks.add("warning", code, part, "source_name",
-                       f"{_label(code, part)} is reported without a source; name the publication, register or "
-                       "department it comes from (Instructions, step 4)")
+                       M("{point} is reported without a source; name the publication, register or department it "
+                         "comes from (Instructions, step 4)", point=_label(code, part)))
 
 
 def _label(code: str, part: str) -> str:
@@ -138,25 +145,33 @@ def _check_inputs(checks: _Checks, spec: dict, rec) -> bool:
         if math.isnan(value) or ispec is None:
             continue
         name, key = spec[which], f"{which}_value"
+        label = KpiText(code, "inputs", name, ispec.label)
         checks.shared[(code, name)].setdefault(value, checks.sub.cell(code, part, key))
         if ispec.min is not None and value < ispec.min:
             ok = False
-            what = "a count or amount, so it cannot be negative" if ispec.min == 0 else f"at least {ispec.min:g}"
-            checks.add("error", code, part, key, f"{ispec.label} is {_fmt(value)}, but it is {what}; correct the figure")
+            limit = (M("a count or amount, so it cannot be negative") if ispec.min == 0
+                     else M("at least {min}", min=f"{ispec.min:g}"))
+            checks.add("error", code, part, key, M("{label} is {value}, but it is {what}; correct the figure",
+                                                   label=label, value=_fmt(value), what=limit))
         elif ispec.max is not None and value > ispec.max:
             ok = False
             checks.add("error", code, part, key,
-                       f"{ispec.label} is {_fmt(value)}, above the largest possible {ispec.max:g}; correct the figure")
+                       M("{label} is {value}, above the largest possible {max}; correct the figure", label=label,
+                         value=_fmt(value), max=f"{ispec.max:g}"))
         elif ispec.integer and value != int(value):
             checks.add("warning", code, part, key,
-                       f"{ispec.label} is {_fmt(value)}, but it counts whole {ispec.unit}; check the figure")
+                       M("{label} is {value}, but it counts whole {unit}; check the figure", label=label,
+                         value=_fmt(value), unit=_Unit(ispec.unit)))
         for names, total, what in ((POPULATION_INPUTS, prof.population, "population"),
                                    (HOUSEHOLD_INPUTS, prof.households, "households")):
             if name in names and total and abs(value / total - 1) > PROFILE_TOLERANCE:
-                checks.add("warning", code, part, key,
-                           f"{ispec.label} ({_fmt(value)}) differs by more than {PROFILE_TOLERANCE:.0%} from the "
-                           f"{what} in the Profile ({_fmt(total)}); use the same figure everywhere"
-                           + (" or explain it in the comment" if what == "population" else ""))
+                text = (N_("{label} ({value}) differs by more than {share} from the population in the Profile "
+                           "({total}); use the same figure everywhere or explain it in the comment")
+                        if what == "population" else
+                        N_("{label} ({value}) differs by more than {share} from the households in the Profile "
+                           "({total}); use the same figure everywhere"))
+                checks.add("warning", code, part, key, M(text, label=label, value=_fmt(value),
+                                                         share=f"{PROFILE_TOLERANCE:.0%}", total=_fmt(total)))
     return ok
 
 
@@ -171,41 +186,49 @@ def _check_formula(checks: _Checks, spec: dict, rec, inputs_ok: bool) -> tuple[f
     if kind == "ratio" and (math.isnan(num) or math.isnan(den)):
         if math.isnan(final):
             given, absent = ("numerator", "denominator") if not math.isnan(num) else ("denominator", "numerator")
-            checks.add("warning", code, part, f"{absent}_value",
-                       f"{_label(code, part)}: the {given} is given but the {absent} is empty, so the KPI counts as "
-                       f"not reported; fill in the {absent} (or the final value)")
+            text = (N_("{point}: the numerator is given but the denominator is empty, so the KPI counts as not "
+                       "reported; fill in the denominator (or the final value)") if given == "numerator" else
+                    N_("{point}: the denominator is given but the numerator is empty, so the KPI counts as not "
+                       "reported; fill in the numerator (or the final value)"))
+            checks.add("warning", code, part, f"{absent}_value", M(text, point=_label(code, part)))
         return math.nan, True
     if math.isnan(num):
         return math.nan, True
     value, fault = rules.evaluate_one(kind, num, den, formula.multiplier, spec["n_criteria"] or math.nan,
                                       formula.numerator_le_denominator)
     nspec, dspec = spec["numerator_spec"], spec["denominator_spec"]
+    nlabel = KpiText(code, "inputs", spec["numerator"], nspec.label)
+    dlabel = KpiText(code, "inputs", spec["denominator"], dspec.label) if dspec else ""
     if fault == "criteria":
         checks.add("error", code, part, "numerator_value",
-                   f"criteria met must be a whole number from 0 to {spec['n_criteria']}, found {_fmt(num)}")
+                   M("criteria met must be a whole number from 0 to {n}, found {value}", n=spec["n_criteria"],
+                     value=_fmt(num)))
         return math.nan, False
     if fault == "zero_denominator":
         checks.add("error", code, part, "denominator_value",
-                   f"{dspec.label} is 0, so the KPI cannot be computed; enter the real total or leave the row empty")
+                   M("{label} is 0, so the KPI cannot be computed; enter the real total or leave the row empty",
+                     label=dlabel))
         return math.nan, False
     if not inputs_ok:
         return math.nan, True  # the range errors above already explain it
     if fault == "numerator_above_denominator":
         checks.add("error", code, part, "numerator_value",
-                   f"{nspec.label} ({_fmt(num)}) is larger than {dspec.label} ({_fmt(den)}), which cannot happen for "
-                   "this KPI; check that both figures cover the same area and year")
+                   M("{num_label} ({num}) is larger than {den_label} ({den}), which cannot happen for this KPI; check "
+                     "that both figures cover the same area and year", num_label=nlabel, num=_fmt(num),
+                     den_label=dlabel, den=_fmt(den)))
         return math.nan, False
     if fault == "not_finite":
         checks.add("error", code, part, "numerator_value",
-                   "the inputs give a result too large to be a number; check the numerator and denominator")
+                   M("the inputs give a result too large to be a number; check the numerator and denominator"))
         return math.nan, False
     if fault:
         return math.nan, True
     lo, hi = spec["value_range"]
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         checks.add("error", code, part, "numerator_value",
-                   f"the inputs give {value:.4g} {spec['unit']}, outside the possible range {_range(lo, hi)}; check "
-                   "the numerator and denominator and their units")
+                   M("the inputs give {value} {unit}, outside the possible range {range}; check the numerator and "
+                     "denominator and their units", value=f"{value:.4g}", unit=_Unit(spec["unit"]),
+                     range=_range(lo, hi)))
     return value, True
 
 
@@ -217,14 +240,17 @@ def _check_final_value(checks: _Checks, spec: dict, rec, computed: float) -> boo
     lo, hi = spec["value_range"]
     unit = spec["unit"]
     if (lo is not None and final < lo) or (hi is not None and final > hi):
+        text = (N_("the final value {value} {unit} is outside the possible range {range}; percentages go from 0 to "
+                   "100") if unit.startswith("%") and hi == 100 else
+                N_("the final value {value} {unit} is outside the possible range {range}"))
         checks.add("error", rec.code, rec.part, "final_value",
-                   f"the final value {_fmt(final)} {unit} is outside the possible range {_range(lo, hi)}"
-                   + ("; percentages go from 0 to 100" if unit.startswith("%") and hi == 100 else ""))
+                   M(text, value=_fmt(final), unit=_Unit(unit), range=_range(lo, hi)))
         return False
     if not math.isnan(computed) and abs(final - computed) > max(FINAL_TOLERANCE * abs(computed), 0.01):
         checks.add("warning", rec.code, rec.part, "final_value",
-                   f"the final value {_fmt(final)} disagrees with {computed:.4g} computed from the inputs; the "
-                   "computed value is used. Correct the inputs or clear the final value")
+                   M("the final value {value} disagrees with {computed} computed from the inputs; the computed value "
+                     "is used. Correct the inputs or clear the final value", value=_fmt(final),
+                     computed=f"{computed:.4g}"))
     return True
 
 
@@ -232,10 +258,11 @@ def _check_shared_inputs(checks: _Checks, file: str, out: list[Problem]) -> None
     """An input shared by the rows of one KPI (e.g. its population) must be the same figure in each."""
     for (code, name), seen in checks.shared.items():
         if len(seen) > 1:
-            cells = ", ".join(f"{_fmt(v)} in {c}" for v, c in seen.items())
+            cells = ", ".join(f"{_fmt(v)} ({c})" for v, c in seen.items())
             first_cell = next(iter(seen.values()))
-            out.append(Problem("warning", file, first_cell.split("!")[0] if "!" in first_cell else "", first_cell,
-                               code, f"{name} should be the same figure in every row of {code}, found {cells}"))
+            out.append(Problem.of("warning", file, first_cell.split("!")[0] if "!" in first_cell else "", first_cell,
+                                  code, M("{name} should be the same figure in every row of {code}, found {cells}",
+                                          name=name, code=code, cells=cells)))
 
 
 def _check_composites(checks: _Checks) -> None:
@@ -251,41 +278,55 @@ def _check_composites(checks: _Checks) -> None:
             total = sum(parts[n] for n in names)
             if rules.parts_sum_gap(total, rule.parts_sum):
                 checks.add("error", code, names[0], "row",
-                           f"the shares of {code} add up to {total:.1f} %, not {rule.parts_sum:g} % (± "
-                           f"{rules.PARTS_SUM_TOLERANCE:g}); check that every {', '.join(names)} figure uses the "
-                           "same total")
+                           M("the shares of {code} add up to {total} %, not {expected} % (± {tolerance}); check that "
+                             "every {parts} figure uses the same total", code=code, total=f"{total:.1f}",
+                             expected=f"{rule.parts_sum:g}", tolerance=f"{rules.PARTS_SUM_TOLERANCE:g}",
+                             parts=", ".join(names)))
         if rule.parts_order == "descending":
             present = [(n, parts[n]) for n in names if n in parts]
             for a, va, b, vb in rules.parts_order_breaks(present):
                 checks.add("error", code, b, "row",
-                           f"{b} ({vb:.4g}) cannot exceed {a} ({va:.4g}): what gets {b} treatment has had {a} "
-                           "treatment too; check both figures")
+                           M("{b} ({vb}) cannot exceed {a} ({va}): what gets {b} treatment has had {a} treatment too; "
+                             "check both figures", a=a, b=b, va=f"{va:.4g}", vb=f"{vb:.4g}"))
 
 
-def _range(lo: float | None, hi: float | None) -> str:
+def _range(lo: float | None, hi: float | None) -> Message:
     if lo is not None and hi is not None:
-        return f"{lo:g} to {hi:g}"
-    return f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
+        return M("{lo} to {hi}", lo=f"{lo:g}", hi=f"{hi:g}")
+    return M("at least {lo}", lo=f"{lo:g}") if lo is not None else M("at most {hi}", hi=f"{hi:g}")
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A catalogue unit shown in the language of the message."""
+
+    unit: str
+
+    def localise(self, lang: str) -> str:
+        return unit_words(self.unit, lang)
 
 
 def _check_profile(sub: Submission, add: Add) -> None:
     where = ""
-    hint = " (in a CSV: a row such as 'profile,,{key},...')" if sub.kind == "csv" else ""
+
+    def hint(key: str) -> Message | str:
+        return M(" (in a CSV: a row such as 'profile,,{key},...')", key=key) if sub.kind == "csv" else ""
+
     rows = {f.key: f"{SHEET_PROFILE}!B{i}" for i, f in enumerate(PROFILE_FIELDS, start=2)} if sub.kind == "xlsx" \
         else {}
     prof = sub.profile
     this_year = dt.date.today().year
     if not prof.city:
         add("error", "", "", rows.get("city", where),
-            "the city name is empty; fill in the City field of the profile" + hint.format(key="city"))
+            M("the city name is empty; fill in the City field of the profile{hint}", hint=hint("city")))
     if prof.year is None:
         add("error", "", "", rows.get("year", where),
-            "the year of data is empty; fill in the calendar year the figures refer to" + hint.format(key="year"))
+            M("the year of data is empty; fill in the calendar year the figures refer to{hint}", hint=hint("year")))
     elif not PLAUSIBLE_FIRST_YEAR <= prof.year <= this_year + 1:
         add("error", "", "", rows.get("year", where),
-            f"the year of data {prof.year} is implausible (expected {PLAUSIBLE_FIRST_YEAR} to {this_year + 1}); "
-            "type the calendar year the figures refer to")
+            M("the year of data {year} is implausible (expected {first} to {last}); type the calendar year the "
+              "figures refer to", year=prof.year, first=PLAUSIBLE_FIRST_YEAR, last=this_year + 1))
     if prof.population is None:
         add("warning", "", "", rows.get("population", where),
-            "the population is empty; it is needed to check the per-inhabitant figures"
-            + hint.format(key="population"))
+            M("the population is empty; it is needed to check the per-inhabitant figures{hint}",
+              hint=hint("population")))

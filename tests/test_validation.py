@@ -172,6 +172,7 @@ def test_missing_sheet_column_and_unknown_version(tmp_path):
         del wb["Profile"]
         wb[SHEET_INSTRUCTIONS]["B2"] = "7.3"
         wb[SHEET_DATA][f"{column_letter('denominator_value')}1"] = "Denominator"
+        del wb.defined_names["ssc_col_denominator_value"]  # without its hidden key, a reworded header is unknown
 
     problems = validate(make(tmp_path, edit=edit))
     messages = " | ".join(p.message for p in problems)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import limits
+from ..i18n import M, Message
 from ..paths import sha256_file
 from ..problems import Problem, ProblemCollector
 from .longcsv import read_csv
@@ -48,11 +49,13 @@ def load(path: Path) -> tuple[Submission | None, list[Problem]]:
     return sub, out.problems
 
 
-def _explain_parser_error(exc: Exception) -> str:
+def _explain_parser_error(exc: Exception) -> Message:
     name = type(exc).__name__
     if name in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden", "NotSupportedError"):
-        return ("the workbook contains XML entity or DTD declarations, which spreadsheet programs never write "
-                "(a possible 'XML bomb'); it is refused. Save your data into a fresh template.")
+        return M("the workbook contains XML entity or DTD declarations, which spreadsheet programs never write "
+                 "(a possible 'XML bomb'); it is refused. Save your data into a fresh template.")
     detail = str(exc).splitlines()[0][:200] if str(exc) else name
-    return (f"the workbook cannot be read ({name}: {detail}); it may be damaged or not made from the template. "
-            f"{limits.RESAVE[0].upper()}{limits.RESAVE[1:]}, or copy your figures into a fresh `ssc template`.")
+    # the same advice as limits.RESAVE, written out so that it is translated as one sentence
+    return M("the workbook cannot be read ({error}); it may be damaged or not made from the template. Open it in "
+             "your spreadsheet program and save it again as 'Excel Workbook (.xlsx)', or copy your figures into a "
+             "fresh `ssc template`.", error=f"{name}: {detail}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import limits
 from .. import template as T
+from ..i18n import M
 from ..library import library
 from ..models import KPI, normalise_code
 from ..problems import ProblemCollector
@@ -51,8 +52,8 @@ def read_csv(path: Path, out: ProblemCollector) -> Submission | None:
             elif kind == "measures":
                 name = known_sub.get(norm_header(get.get("part") or get["input"]))
                 if name is None:
-                    out.warning(f"unknown sub-dimension {show(get.get('part') or get['input'])}; the text is "
-                                "ignored", cell=where)
+                    out.warning(M("unknown sub-dimension {name}; the text is ignored",
+                                  name=show(get.get("part") or get["input"])), cell=where)
                 else:
                     gathered.measures[name] = text(get["value"])
             else:
@@ -90,7 +91,7 @@ def _rows(reader: Iterator[list[str]], columns: dict[str, int],
     """(line number, cells by column name) of each non-empty row, up to the row cap."""
     for line_no, cols in enumerate(reader, start=2):
         if line_no > limits.MAX_ROWS * 10:
-            out.error(f"the CSV has more than {limits.MAX_ROWS * 10} rows; a complete submission has about 300")
+            out.error(M("the CSV has more than {n} rows; a complete submission has about 300", n=limits.MAX_ROWS * 10))
             return
         if any(c.strip() for c in cols):
             get = {name: (cols[i].strip() if i < len(cols) else "") for name, i in columns.items()}
@@ -101,8 +102,8 @@ def _rows(reader: Iterator[list[str]], columns: dict[str, int],
 def _profile_row(gathered: _Gathered, get: dict[str, str], where: str, out: ProblemCollector) -> None:
     spec = PROFILE_KEYS.get(norm_header(get["input"]))
     if spec is None:
-        out.error(f"unknown profile field {show(get['input'])}; use one of "
-                  + ", ".join(f.key for f in T.PROFILE_FIELDS), cell=where)
+        out.error(M("unknown profile field {field}; use one of {fields}", field=show(get["input"]),
+                    fields=", ".join(f.key for f in T.PROFILE_FIELDS)), cell=where)
     else:
         gathered.profile[spec.key] = profile_value(spec, get["value"], where, out)
 
@@ -113,24 +114,26 @@ def _figure_row(gathered: _Gathered, get: dict[str, str], line_no: int, out: Pro
     lib = library()
     code = normalise_code(code_raw[:60])
     if code not in lib.by_code:
-        out.error(f"unknown KPI code {show(code_raw)}: not one of the {len(lib)} U4SSC KPIs", cell=where)
+        out.error(M("unknown KPI code {code}: not one of the {n} U4SSC KPIs", code=show(code_raw), n=len(lib)),
+                  cell=where)
         return
     points = catalogue_points()
     part = get.get("part", "").lower()
     targets = [(c, p) for (c, p) in points if c == code and (not part or p == part)]
     if not targets:
-        out.error(f"{code} has no data point {show(part)}", cell=where, kpi=code)
+        out.error(M("{code} has no data point {part}", code=code, part=show(part)), cell=where, kpi=code)
         return
     dup = (code, part, inp)
     if dup in gathered.seen:
-        out.error(f"{code} {part} {inp} is given twice (also row {gathered.seen[dup]}); keep one", cell=where, kpi=code)
+        out.error(M("{what} is given twice (also row {row}); keep one", what=f"{code} {part} {inp}",
+                    row=gathered.seen[dup]), cell=where, kpi=code)
         return
     gathered.seen[dup] = line_no
     generic = inp in ("numerator", "denominator", *FINAL_VALUE_WORDS)
     slots = [(key, slot) for key in targets if (slot := _slot(points[key], inp))]
     if generic and len(targets) > 1 and slots:
-        out.error(f"{code} has several data points; give 'part' (one of {', '.join(q for _, q in targets)}) for "
-                  f"{inp!r}", cell=where, kpi=code)
+        out.error(M("{code} has several data points; give 'part' (one of {parts}) for {input}", code=code,
+                    parts=", ".join(q for _, q in targets), input=repr(inp)), cell=where, kpi=code)
         return
     for key, slot in slots:
         rec = gathered.per_point.setdefault(key, {"code": code, "part": key[1], "_row": line_no,
@@ -157,7 +160,8 @@ def _slot(point: dict, inp: str) -> str | None:
 
 def _unknown_input(kpi: KPI, inp: str, where: str, out: ProblemCollector) -> None:
     names = sorted(kpi.inputs) + ["final_value"]
-    out.error(f"{kpi.code} has no input {show(inp)}; use one of: {', '.join(names)}", cell=where, kpi=kpi.code)
+    out.error(M("{code} has no input {input}; use one of: {names}", code=kpi.code, input=show(inp),
+                names=", ".join(names)), cell=where, kpi=kpi.code)
 
 
 def _decode_csv(raw: bytes) -> str:

@@ -3,6 +3,7 @@ profile fields, and `assemble`, which checks each row and builds the frame of ev
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import pandas as pd
 from .. import limits, rules
 from .. import template as T
 from ..formulas import compute_frame
+from ..i18n import LANGUAGES, M, Message, catalogue, group_text
 from ..library import library, points_table
 from ..models import normalise_code
 from ..problems import ProblemCollector
@@ -22,9 +24,29 @@ def norm_header(value: object) -> str:
     return re.sub(r"[\s_]+", " ", str(value or "")).strip().lower()
 
 
-DATA_HEADER_KEYS = {norm_header(name): c.key for c in T.DATA_COLUMNS for name in (c.header, c.key)}
-PROFILE_KEYS = {norm_header(name): f for f in T.PROFILE_FIELDS for name in (f.label, f.key)}
-DATA_QUALITY = {norm_header(q): q for q in T.DATA_QUALITY_LEVELS}
+def _in_every_language(text: str) -> list[str]:
+    """An English template text and its translations: a header or label is recognised in any of the six."""
+    return [text, *(catalogue(lang).get(text, text) for lang in LANGUAGES)]
+
+
+#: Headers of the Data sheet (any language, or the column key) → column key; used when a workbook lacks the
+#: hidden column names (a file saved by another tool, an older template).
+DATA_HEADER_KEYS = {norm_header(name): c.key for c in T.DATA_COLUMNS
+                    for name in (*_in_every_language(c.header), c.key)}
+#: Profile labels of column A (any language, or the field key) → field.
+PROFILE_KEYS = {norm_header(name): f for f in T.PROFILE_FIELDS for name in (*_in_every_language(f.label), f.key)}
+#: The two Measures columns intake reads, by their header in any language.
+MEASURES_KEYS = {norm_header(name): key for key, header in (("sub_dimension", T.MEASURES_HEADERS[1]),
+                                                          ("measures", T.MEASURES_HEADERS[3]))
+                 for name in _in_every_language(header)}
+
+
+@functools.cache
+def sub_dimension_names() -> dict[str, str]:
+    """Sub-dimension names of the Measures sheet (any language) → the library's name (loads the library: only
+    when a Measures sheet is read)."""
+    return {norm_header(name): sub for _, sub, _ in T.sub_dimensions()
+            for name in (sub, *(group_text(sub, lang) for lang in LANGUAGES))}
 
 
 def text(value: object) -> str:
@@ -36,25 +58,25 @@ def show(value: object) -> str:
     return repr(s[:40] + ("..." if len(s) > 40 else ""))
 
 
-def read_number(raw: object, what: str, out: ProblemCollector, *, sheet: str, cell: str, kpi: str = "",
+def read_number(raw: object, what: str | Message, out: ProblemCollector, *, sheet: str, cell: str, kpi: str = "",
                 warn_text: bool = True) -> float | None:
     """A cell as a number by `rules.parse_number`, with the problem reported in the words of `what`."""
     parsed = rules.parse_number(raw)
     if parsed.status == "number":
         if parsed.from_text and warn_text:
-            out.warning(f"{what} is stored as text ({show(raw)}); read as {parsed.value:g}. Format the cell as a "
-                        "number", sheet=sheet, cell=cell, kpi=kpi)
+            out.warning(M("{what} is stored as text ({raw}); read as {value}. Format the cell as a number",
+                          what=what, raw=show(raw), value=f"{parsed.value:g}"), sheet=sheet, cell=cell, kpi=kpi)
         return parsed.value
     if parsed.status == "ambiguous":
-        out.error(f"{what} is {show(raw)}, which could mean {str(raw).replace(',', '')} or "
-                  f"{str(raw).replace(',', '.')}; type the number without a thousands separator, with '.' for "
-                  "decimals", sheet=sheet, cell=cell, kpi=kpi)
+        out.error(M("{what} is {raw}, which could mean {a} or {b}; type the number without a thousands separator, "
+                    "with '.' for decimals", what=what, raw=show(raw), a=str(raw).replace(",", ""),
+                    b=str(raw).replace(",", ".")), sheet=sheet, cell=cell, kpi=kpi)
     elif parsed.status == "not_finite":
-        out.error(f"{what} is {show(raw)}, which is not a finite number; type the figure itself", sheet=sheet,
-                  cell=cell, kpi=kpi)
+        out.error(M("{what} is {raw}, which is not a finite number; type the figure itself", what=what,
+                    raw=show(raw)), sheet=sheet, cell=cell, kpi=kpi)
     elif parsed.status == "text":
-        out.error(f"{what} must be a number, found {show(raw)}; type the figure without units or words (leave it "
-                  "empty when not reported)", sheet=sheet, cell=cell, kpi=kpi)
+        out.error(M("{what} must be a number, found {raw}; type the figure without units or words (leave it "
+                    "empty when not reported)", what=what, raw=show(raw)), sheet=sheet, cell=cell, kpi=kpi)
     return None
 
 
@@ -63,22 +85,39 @@ def profile_value(spec: T.ProfileField, raw: object, cell: str, out: ProblemColl
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     sheet = cell.split("!")[0] if "!" in cell else ""
+    label = M(spec.label)
     if spec.kind == "text":
         return text(raw)
-    num = read_number(raw, spec.label, out, sheet=sheet, cell=cell, warn_text=False)
+    if spec.kind == "language":
+        code = text(raw).lower()
+        if code not in LANGUAGES:
+            out.warning(M("{label} {raw} is not one of ar, zh, en, fr, ru, es; English is used", label=label,
+                          raw=show(raw)), sheet=sheet, cell=cell)
+            return None
+        return code
+    num = read_number(raw, label, out, sheet=sheet, cell=cell, warn_text=False)
     if num is None:
         return None
     if spec.kind == "year":
         if num != int(num):
-            out.error(f"{spec.label} must be a whole year such as 2024, found {num:g}", sheet=sheet, cell=cell)
+            out.error(M("{label} must be a whole year such as 2024, found {value}", label=label, value=f"{num:g}"),
+                      sheet=sheet, cell=cell)
             return None
         return int(num)
     if num <= 0:
-        out.error(f"{spec.label} must be above 0, found {num:g}", sheet=sheet, cell=cell)
+        out.error(M("{label} must be above 0, found {value}", label=label, value=f"{num:g}"), sheet=sheet, cell=cell)
         return None
     if spec.kind == "int" and num != int(num):
-        out.warning(f"{spec.label} is usually a whole number, found {num:g}", sheet=sheet, cell=cell)
+        out.warning(M("{label} is usually a whole number, found {value}", label=label, value=f"{num:g}"),
+                    sheet=sheet, cell=cell)
     return num
+
+
+class _QualityLevels:
+    """The six data-quality levels, listed in the language a message is shown in."""
+
+    def localise(self, lang: str) -> str:
+        return "; ".join(level.get(lang, level["en"]) for level in rules.ANSWERS["data_quality"])
 
 
 def catalogue_points() -> dict[tuple[str, str], dict]:
@@ -134,25 +173,27 @@ def _row_key(job: _Assembly, rec: dict) -> tuple[str, str] | None:
     if raw_code is None or not str(raw_code).strip():
         editable = [rec.get(k) for k in (*NUMBER_KEYS, *T.TEXT_DATA_KEYS)]
         if any(v is not None and str(v).strip() for v in editable):
-            out.error("this row has entries but no KPI code; put the code back or clear the row", sheet=sheet,
+            out.error(M("this row has entries but no KPI code; put the code back or clear the row"), sheet=sheet,
                       cell=refs["row"])
         return None
     code = normalise_code(str(raw_code)[:60])
     lib = library()
     if code not in lib.by_code:
-        out.error(f"unknown KPI code {show(raw_code)}: it is not one of the {len(lib)} U4SSC KPIs; keep the code "
-                  "printed by the template (e.g. 'EC: ICT: ICT: 1C')", sheet=sheet, cell=refs["code"])
+        out.error(M("unknown KPI code {code}: it is not one of the {n} U4SSC KPIs; keep the code printed by the "
+                    "template (e.g. 'EC: ICT: ICT: 1C')", code=show(raw_code), n=len(lib)), sheet=sheet,
+                  cell=refs["code"])
         return None
     part = str(rec.get("part") or "").strip().lower()
     if (code, part) not in job.points:
         allowed = [p for (c, p) in job.points if c == code]
-        hint = "leave 'Part' empty" if allowed == [""] else "use one of: " + ", ".join(allowed)
-        out.error(f"{code} has no data point {show(rec.get('part'))}; {hint}", sheet=sheet,
-                  cell=refs.get("part", refs["row"]), kpi=code)
+        hint = M("leave 'Part' empty") if allowed == [""] else M("use one of: {parts}", parts=", ".join(allowed))
+        out.error(M("{code} has no data point {part}; {hint}", code=code, part=show(rec.get("part")), hint=hint),
+                  sheet=sheet, cell=refs.get("part", refs["row"]), kpi=code)
         return None
     if (code, part) in job.seen:
-        out.error(f"{code}{' ' + part if part else ''} appears twice (also row {job.seen[(code, part)]}); keep one "
-                  "row per data point", sheet=sheet, cell=refs["code"], kpi=code)
+        out.error(M("{point} appears twice (also row {row}); keep one row per data point",
+                    point=f"{code}{' ' + part if part else ''}", row=job.seen[(code, part)]), sheet=sheet,
+                  cell=refs["code"], kpi=code)
         return None
     return code, part
 
@@ -166,10 +207,11 @@ def _number_cell(job: _Assembly, rec: dict, key: str, code: str, point: dict) ->
             return answer
         parsed = rules.parse_number(raw)
         if parsed.status in ("text", "ambiguous"):
-            job.out.error(f"{T.DATA_HEADERS[key]} is {show(raw)}; for this yes/no KPI type Yes, No or Partial (or "
-                          f"the % of the {point['n_criteria']} criteria met)", sheet=job.sheet, cell=cell, kpi=code)
+            job.out.error(M("{what} is {raw}; for this yes/no KPI type Yes, No or Partial (or the % of the {n} "
+                            "criteria met)", what=M(T.DATA_HEADERS[key]), raw=show(raw), n=point["n_criteria"]),
+                          sheet=job.sheet, cell=cell, kpi=code)
             return math.nan
-    num = read_number(raw, T.DATA_HEADERS[key], job.out, sheet=job.sheet, cell=cell, kpi=code,
+    num = read_number(raw, M(T.DATA_HEADERS[key]), job.out, sheet=job.sheet, cell=cell, kpi=code,
                       warn_text=job.kind == "xlsx")
     return math.nan if num is None else num
 
@@ -181,23 +223,24 @@ def _report_formulas(job: _Assembly, rec: dict, code: str) -> None:
             continue
         cell = rec["_cells"][fk]
         if rec.get(fk) is None:
-            job.out.error(f"{T.DATA_HEADERS[fk]} holds a formula ({formula[:40]}) with no saved result; formulas "
-                          "are not calculated here, so type the figure itself", sheet=job.sheet, cell=cell, kpi=code)
+            job.out.error(M("{what} holds a formula ({formula}) with no saved result; formulas are not calculated "
+                            "here, so type the figure itself", what=M(T.DATA_HEADERS[fk]), formula=formula[:40]),
+                          sheet=job.sheet, cell=cell, kpi=code)
         else:
-            job.out.warning(f"{T.DATA_HEADERS[fk]} holds a formula ({formula[:40]}); its saved result "
-                            f"{show(rec.get(fk))} was used. Check it, or type the figure itself", sheet=job.sheet,
-                            cell=cell, kpi=code)
+            job.out.warning(M("{what} holds a formula ({formula}); its saved result {value} was used. Check it, or "
+                              "type the figure itself", what=M(T.DATA_HEADERS[fk]), formula=formula[:40],
+                              value=show(rec.get(fk))), sheet=job.sheet, cell=cell, kpi=code)
 
 
 def _text_cell(job: _Assembly, rec: dict, key: str, code: str) -> str:
     raw = rec.get(key)
     value = text(raw) if raw is not None and str(raw).strip() else ""
     if key == "data_quality" and value:
-        level = DATA_QUALITY.get(norm_header(value))
+        level = rules.parse_data_quality(value)
         if level is None:
-            job.out.error(f"data quality {show(value)} is not one of the six U4SSC levels; choose from the list: "
-                          + "; ".join(T.DATA_QUALITY_LEVELS), sheet=job.sheet, cell=rec["_cells"].get(key, ""),
-                          kpi=code)
+            job.out.error(M("data quality {value} is not one of the six U4SSC levels; choose from the list: {levels}",
+                            value=show(value), levels=_QualityLevels()), sheet=job.sheet,
+                          cell=rec["_cells"].get(key, ""), kpi=code)
         return level or value  # an unknown level stays as typed: the error above names it
     return value
 
@@ -211,9 +254,13 @@ def _report_missing_rows(job: _Assembly) -> None:
         if (code, part) not in job.by_point:
             missing.setdefault(code, []).append(part)
     for code, parts in missing.items():
-        what = "row" if parts == [""] else "rows for " + ", ".join(parts)
-        job.out.warning(f"the {what} of {code} is missing, so it counts as not reported; keep every template row "
-                        "(leave it empty when not reported)", sheet=job.sheet, kpi=code)
+        if parts == [""]:
+            message = M("the row of {code} is missing, so it counts as not reported; keep every template row (leave "
+                        "it empty when not reported)", code=code)
+        else:
+            message = M("the rows for {parts} of {code} are missing, so they count as not reported; keep every "
+                        "template row (leave it empty when not reported)", parts=", ".join(parts), code=code)
+        job.out.warning(message, sheet=job.sheet, kpi=code)
 
 
 def _frame(by_point: dict[tuple[str, str], dict]) -> pd.DataFrame:

@@ -28,6 +28,7 @@ class CityProfile:
     currency: str = ""
     contact: str = ""
     region: str = ""
+    language: str = ""  # the language the city asks for (ar, zh, en, fr, ru, es); --lang wins
 
 
 @dataclass

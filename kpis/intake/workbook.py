@@ -1,5 +1,6 @@
 """The workbook format: the template's sheets read in read-only, values-only mode (openpyxl), columns found by
-their header, formula cells found by a light defusedxml pass, rows handed to `rows.assemble`."""
+their hidden names (`ssc_col_<key>`, the same in every language) or else by their header in any of the six
+languages, formula cells found by a light defusedxml pass, rows handed to `rows.assemble`."""
 
 from __future__ import annotations
 
@@ -12,11 +13,23 @@ import openpyxl
 from defusedxml.ElementTree import iterparse
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.utils.exceptions import CellCoordinatesException
 
 from .. import limits
 from .. import template as T
+from ..i18n import M
 from ..problems import ProblemCollector
-from .rows import DATA_HEADER_KEYS, PROFILE_KEYS, assemble, norm_header, profile_value, show, text
+from .rows import (
+    DATA_HEADER_KEYS,
+    MEASURES_KEYS,
+    PROFILE_KEYS,
+    assemble,
+    norm_header,
+    profile_value,
+    show,
+    sub_dimension_names,
+    text,
+)
 from .submission import CityProfile, Submission, profile_from
 
 
@@ -34,6 +47,7 @@ class _Sheets:
     measures: dict[str, str]
     data_rows: list[tuple]
     data_part: str | None
+    named_columns: dict[str, int]  # column key -> 0-based index, from the hidden defined names
 
 
 def read_xlsx(path: Path, out: ProblemCollector) -> Submission | None:
@@ -43,7 +57,7 @@ def read_xlsx(path: Path, out: ProblemCollector) -> Submission | None:
     rows = _capped_rows(sheets.data_rows, out)
     if not rows:
         return None
-    colmap = _column_map(rows[T.HEADER_ROW - 1], out)
+    colmap = _column_map(rows[T.HEADER_ROW - 1], sheets.named_columns, out)
     if colmap is None:
         return None
     records = _records(rows, colmap, _formula_cells(path, sheets.data_part))
@@ -58,9 +72,12 @@ def _read_sheets(path: Path, out: ProblemCollector) -> _Sheets | None:
         names = wb.sheetnames
         for s in (s for s in T.REQUIRED_SHEETS if s not in names):
             similar = [n for n in names if n.strip().lower() == s.lower()]
-            hint = f" (found '{similar[0]}': rename it to '{s}')" if similar else " (do not rename or delete sheets)"
-            out.error(f"the sheet '{s}' is missing{hint}; generate a fresh template with `ssc template` if unsure",
-                      sheet=s)
+            if similar:
+                out.error(M("the sheet '{sheet}' is missing (found '{found}': rename it to '{sheet}'); generate a "
+                            "fresh template with `ssc template` if unsure", sheet=s, found=similar[0]), sheet=s)
+            else:
+                out.error(M("the sheet '{sheet}' is missing (do not rename or delete sheets); generate a fresh "
+                            "template with `ssc template` if unsure", sheet=s), sheet=s)
         version = _read_version(wb[T.SHEET_INSTRUCTIONS], out) if T.SHEET_INSTRUCTIONS in names else ""
         if T.SHEET_DATA not in names:
             return None
@@ -69,47 +86,73 @@ def _read_sheets(path: Path, out: ProblemCollector) -> _Sheets | None:
             measures = _read_measures(wb[T.SHEET_MEASURES], out)
         else:
             measures = {}
-            out.warning(f"no '{T.SHEET_MEASURES}' sheet, so the report will not show what the city already does",
-                        sheet=T.SHEET_MEASURES)
+            out.warning(M("no '{sheet}' sheet, so the report will not show what the city already does",
+                          sheet=T.SHEET_MEASURES), sheet=T.SHEET_MEASURES)
         data_ws = wb[T.SHEET_DATA]
         declared = (getattr(data_ws, "_max_row", None) or 0, getattr(data_ws, "_max_column", None) or 0)
         if declared[0] > limits.MAX_ROWS or declared[1] > limits.MAX_COLS:
-            out.warning(f"the sheet declares {declared[0]} rows and {declared[1]} columns; only the first "
-                        f"{limits.MAX_ROWS} rows and {limits.MAX_COLS} columns are read. Delete anything outside "
-                        "the KPI table", sheet=T.SHEET_DATA)
-        return _Sheets(version, profile, measures, sheet_rows(data_ws), getattr(data_ws, "_worksheet_path", None))
+            out.warning(M("the sheet declares {rows} rows and {cols} columns; only the first {max_rows} rows and "
+                          "{max_cols} columns are read. Delete anything outside the KPI table", rows=declared[0],
+                          cols=declared[1], max_rows=limits.MAX_ROWS, max_cols=limits.MAX_COLS), sheet=T.SHEET_DATA)
+        return _Sheets(version, profile, measures, sheet_rows(data_ws), getattr(data_ws, "_worksheet_path", None),
+                       _named_columns(wb))
     finally:
         wb.close()
 
 
 def _capped_rows(rows: list[tuple], out: ProblemCollector) -> list[tuple]:
     if len(rows) > limits.MAX_ROWS:
-        out.error(f"the sheet has more than {limits.MAX_ROWS} rows; only the KPI table belongs here "
-                  "(delete the rows below it)", sheet=T.SHEET_DATA)
+        out.error(M("the sheet has more than {n} rows; only the KPI table belongs here (delete the rows below it)",
+                    n=limits.MAX_ROWS), sheet=T.SHEET_DATA)
         rows = rows[: limits.MAX_ROWS]
     if not rows:
-        out.error("the sheet is empty; it must hold the KPI table of the template", sheet=T.SHEET_DATA)
+        out.error(M("the sheet is empty; it must hold the KPI table of the template"), sheet=T.SHEET_DATA)
     return rows
 
 
-def _column_map(header: tuple, out: ProblemCollector) -> dict[str, int] | None:
-    """Column index of each known header (by the template's wording or its key); None when a required one lacks."""
+def _named_columns(wb: Any) -> dict[str, int]:
+    """Column key → 0-based index from the template's hidden names (`ssc_col_code` → Data!$A$1); a name that
+    points elsewhere (another sheet, a range, a deleted column) is ignored and the header is used instead."""
+    found: dict[str, int] = {}
+    for name, defined in list(wb.defined_names.items())[:200]:
+        key = name.removeprefix(T.COLUMN_NAME_PREFIX)
+        if not name.startswith(T.COLUMN_NAME_PREFIX) or key not in T.DATA_HEADERS:
+            continue
+        try:
+            (sheet, ref), = list(defined.destinations)
+            letters, row = coordinate_from_string(ref.replace("$", ""))
+        except (ValueError, TypeError, AttributeError, CellCoordinatesException):  # a range, #REF!, a formula
+            continue
+        if sheet == T.SHEET_DATA and row == T.HEADER_ROW and column_index_from_string(letters) <= limits.MAX_COLS:
+            found[key] = column_index_from_string(letters) - 1
+    return found
+
+
+def _column_map(header: tuple, named: dict[str, int], out: ProblemCollector) -> dict[str, int] | None:
+    """Column index of each known column: by its hidden name, else by its header (in any of the six languages, or
+    its key); None when a required one lacks."""
     sheet = T.SHEET_DATA
-    colmap: dict[str, int] = {}
-    for i, value in enumerate(header):
-        key = DATA_HEADER_KEYS.get(norm_header(value))
-        if key is None:
+    keys = [DATA_HEADER_KEYS.get(norm_header(v)) for v in header]
+    # a name is trusted when its header cell holds a header (of any wording) that is not recognisably another
+    # column's: a tool that moves cells without updating the names leaves it empty or on another column
+    colmap = {k: i for k, i in named.items()
+              if i < len(header) and str(header[i] or "").strip() and keys[i] in (k, None)}
+    if len(set(colmap.values())) != len(colmap):
+        colmap = {}
+    for i, key in enumerate(keys):
+        if key is None or colmap.get(key) == i:
             continue
         if key in colmap:
-            out.error(f"the column '{T.DATA_HEADERS[key]}' appears twice (columns {get_column_letter(colmap[key] + 1)}"
-                      f" and {get_column_letter(i + 1)}); delete one", sheet=sheet,
+            out.error(M("the column '{column}' appears twice (columns {a} and {b}); delete one",
+                        column=M(T.DATA_HEADERS[key]), a=get_column_letter(colmap[key] + 1),
+                        b=get_column_letter(i + 1)), sheet=sheet,
                       cell=f"{sheet}!{get_column_letter(i + 1)}{T.HEADER_ROW}")
         else:
             colmap[key] = i
     absent = [k for k in T.REQUIRED_DATA_KEYS if k not in colmap]
     for key in absent:
-        out.error(f"the column '{T.DATA_HEADERS[key]}' is missing from the header row {T.HEADER_ROW}; restore it "
-                  "(headers must keep the template's wording)", sheet=sheet)
+        out.error(M("the column '{column}' is missing from the header row {row}; restore it (headers must keep the "
+                    "template's wording)", column=M(T.DATA_HEADERS[key]), row=T.HEADER_ROW), sheet=sheet)
     return None if absent else colmap
 
 
@@ -174,12 +217,12 @@ def _read_version(ws: Any, out: ProblemCollector) -> str:
         value = f"{value:.1f}"
     version = str(value).strip() if value is not None else ""
     if not version:
-        out.error(f"no template version in {cell}; this file was not made with `ssc template`. Generate a "
-                  "fresh template and copy your figures into it", sheet=T.SHEET_INSTRUCTIONS, cell=cell)
+        out.error(M("no template version in {cell}; this file was not made with `ssc template`. Generate a fresh "
+                    "template and copy your figures into it", cell=cell), sheet=T.SHEET_INSTRUCTIONS, cell=cell)
     elif version not in T.SUPPORTED_VERSIONS:
-        out.error(f"unknown template version {version[:40]!r} (this program reads {', '.join(sorted(T.SUPPORTED_VERSIONS))}); "
-                  "generate a fresh template with `ssc template` and copy your figures into it",
-                  sheet=T.SHEET_INSTRUCTIONS, cell=cell)
+        out.error(M("unknown template version {version} (this program reads {supported}); generate a fresh "
+                    "template with `ssc template` and copy your figures into it", version=repr(version[:40]),
+                    supported=", ".join(sorted(T.SUPPORTED_VERSIONS))), sheet=T.SHEET_INSTRUCTIONS, cell=cell)
     return version[:40]
 
 
@@ -197,23 +240,22 @@ def _read_profile(ws: Any, out: ProblemCollector) -> CityProfile:
         values[spec.key] = profile_value(spec, raw, cell, out)
     prof = profile_from(values)
     if not values:
-        out.error("no profile fields found; column A must keep the field names (City, Country, Year of data, ...)",
+        out.error(M("no profile fields found; column A must keep the field names (City, Country, Year of data, ...)"),
                   sheet=sheet)
     return prof
 
 
 def _read_measures(ws: Any, out: ProblemCollector) -> dict[str, str]:
-    known = {norm_header(s): s for _, s, _ in T.sub_dimensions()}
     rows = sheet_rows(ws)
     if not rows:
         return {}
-    header = [norm_header(v) for v in rows[T.HEADER_ROW - 1]]
+    header = [MEASURES_KEYS.get(norm_header(v)) for v in rows[T.HEADER_ROW - 1]]
     try:
-        sub_col = header.index(norm_header(T.MEASURES_HEADERS[1]))
-        text_col = header.index(norm_header(T.MEASURES_HEADERS[3]))
+        sub_col, text_col = header.index("sub_dimension"), header.index("measures")
     except ValueError:
-        out.warning("the header row of the Measures sheet was changed, so the measures cannot be read; restore "
-                    f"'{T.MEASURES_HEADERS[1]}' and '{T.MEASURES_HEADERS[3]}'", sheet=T.SHEET_MEASURES)
+        out.warning(M("the header row of the Measures sheet was changed, so the measures cannot be read; restore "
+                      "'{a}' and '{b}'", a=M(T.MEASURES_HEADERS[1]), b=M(T.MEASURES_HEADERS[3])),
+                    sheet=T.SHEET_MEASURES)
         return {}
     measures: dict[str, str] = {}
     for r, row in enumerate(rows[T.HEADER_ROW:], start=T.HEADER_ROW + 1):
@@ -221,10 +263,10 @@ def _read_measures(ws: Any, out: ProblemCollector) -> dict[str, str]:
         written = row[text_col] if text_col < len(row) else None
         if written is None or not str(written).strip():
             continue
-        name = known.get(norm_header(sub))
+        name = sub_dimension_names().get(norm_header(sub))
         if name is None:
-            out.warning(f"unknown sub-dimension {show(sub)}: the text next to it is ignored; keep the names of "
-                        "the template", sheet=T.SHEET_MEASURES, cell=f"{T.SHEET_MEASURES}!A{r}")
+            out.warning(M("unknown sub-dimension {name}: the text next to it is ignored; keep the names of the "
+                          "template", name=show(sub)), sheet=T.SHEET_MEASURES, cell=f"{T.SHEET_MEASURES}!A{r}")
             continue
         measures[name] = text(written)
     return measures

@@ -1,0 +1,200 @@
+"""The six UN languages: which exist, how a text is translated, which way it reads and how numbers are written.
+
+Interface text (template instructions, headers, help, validation messages) is English in the code, marked with
+`_`, `N_` or `M` so that Babel extracts it, and translated from the gettext catalogues
+`kpis/locale/<lang>/LC_MESSAGES/messages.po`, read at run time with Babel (no compile step, so a plain
+`pip install .` works). Library data (KPI names, data-point and input labels, criteria, groups) is translated in
+per-language YAML files keyed by code (`kpis/locale/<lang>/kpis.yaml`, the Open SDG style), because it is data
+about a code, not a sentence of the program. docs/translations.md says why and how to add a text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+from babel import Locale
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, parse_pattern
+
+from .errors import UserError
+
+LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
+DEFAULT_LANGUAGE = "en"
+RIGHT_TO_LEFT = frozenset({"ar"})
+LANGUAGE_NAMES = {"ar": "العربية", "zh": "中文", "en": "English", "fr": "Français", "ru": "Русский", "es": "Español"}
+#: The Babel locale of each language (Chinese: simplified script, as in the UN's Chinese documents).
+LOCALES = {"ar": "ar", "zh": "zh_Hans_CN", "en": "en", "fr": "fr", "ru": "ru", "es": "es"}
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster
+
+
+def check_language(lang: str | None) -> str:
+    """A supported language code (lower-cased), or a UserError that lists the six."""
+    code = (lang or DEFAULT_LANGUAGE).strip().lower()
+    if code not in LANGUAGES:
+        raise UserError(f"language {str(lang)[:20]!r} is not supported; choose one of {', '.join(LANGUAGES)}")
+    return code
+
+
+def direction(lang: str) -> str:
+    """'rtl' for Arabic, 'ltr' for the others (HTML `dir`, spreadsheet sheet views)."""
+    return "rtl" if lang in RIGHT_TO_LEFT else "ltr"
+
+
+# ---------------------------------------------------------------- interface text (gettext catalogues)
+
+
+def N_(msgid: str) -> str:
+    """Mark a module-level text for extraction; it is translated where it is shown."""
+    return msgid
+
+
+@functools.cache
+def catalogue(lang: str) -> dict[str, str]:
+    """msgid → translation of one language (empty for English and for a missing file)."""
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == DEFAULT_LANGUAGE or not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        po = read_po(fh, locale=LOCALES[lang])
+    return {m.id: m.string for m in po
+            if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string and not m.fuzzy}
+
+
+@dataclass(frozen=True)
+class Translator:
+    """`gettext` of one language: the English text when a translation is missing (never an empty string)."""
+
+    lang: str
+
+    def gettext(self, msgid: str, **params: Any) -> str:
+        text = catalogue(self.lang).get(msgid, msgid)
+        if not params:
+            return text
+        return text.format(**{k: localise(v, self.lang) for k, v in params.items()})
+
+    __call__ = gettext
+
+
+def translator(lang: str | None = None) -> Translator:
+    return Translator(check_language(lang))
+
+
+class Localisable(Protocol):
+    def localise(self, lang: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence kept as its English msgid and named parameters, so it can be shown in any language later
+    (a problem is found once and shown in the terminal, the HTML report and the annotated workbook)."""
+
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def localise(self, lang: str) -> str:
+        return Translator(lang).gettext(self.msgid, **self.params)
+
+    def __str__(self) -> str:
+        return self.localise(DEFAULT_LANGUAGE)
+
+
+def M(msgid: str, **params: Any) -> Message:
+    """A translatable message with its parameters (extracted by Babel like `_`)."""
+    return Message(msgid, params)
+
+
+def localise(value: object, lang: str) -> str:
+    """A message parameter in `lang`: messages and catalogue labels are translated, anything else as written."""
+    if hasattr(value, "localise"):
+        return str(value.localise(lang))
+    return str(value)
+
+
+# ---------------------------------------------------------------- library data (per-language YAML by code)
+
+
+@functools.cache
+def library_text(lang: str) -> dict[str, Any]:
+    """The KPI library in one language: 'kpis' ({code: {name, points, criteria}}), then 'inputs', 'groups' and
+    'units' keyed by their English text."""
+    path = LOCALE_DIR / lang / "kpis.yaml"
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {} if path.exists() else {}
+    return {key: data.get(key) or {} for key in ("kpis", "inputs", "groups", "units")}
+
+
+@dataclass(frozen=True)
+class KpiText:
+    """One text of a KPI (its name, a data point's label, an input's label or a criterion), English by default.
+
+    `what` is 'name', 'points', 'inputs' or 'criteria'; `key` the part, input name or criterion index."""
+
+    code: str
+    what: str
+    key: str | int | None
+    english: str
+
+    def localise(self, lang: str) -> str:
+        if lang == DEFAULT_LANGUAGE:
+            return self.english
+        texts = library_text(lang)
+        entry = texts["kpis"].get(self.code) or {}
+        found = entry.get(self.what)
+        if self.what == "inputs" and not (isinstance(found, dict) and self.key in found):
+            found = texts["inputs"].get(self.english)  # a label shared by several KPIs is translated once
+        if self.key is not None and isinstance(found, dict | list):
+            try:
+                found = found[self.key]  # type: ignore[index]
+            except (KeyError, IndexError):
+                found = None
+        return found if isinstance(found, str) and found else self.english
+
+    def __str__(self) -> str:
+        return self.english
+
+
+def group_text(name: str, lang: str) -> str:
+    """A dimension, sub-dimension or category name in `lang` (as written when untranslated)."""
+    return str(library_text(lang)["groups"].get(name) or name)
+
+
+def unit_words(unit: str, lang: str) -> str:
+    """A catalogue unit ('households', '% of households') in `lang`; symbols and unknown units stay as written."""
+    return str(library_text(lang)["units"].get(unit) or unit)
+
+
+# ---------------------------------------------------------------- numbers and dates the language's way
+
+
+def babel_locale(lang: str) -> Locale:
+    return Locale.parse(LOCALES[check_language(lang)])
+
+
+def decimal_text(value: float, lang: str, pattern: str | None = None) -> str:
+    """A number with the language's decimal sign and grouping (Babel; `pattern` as in Unicode LDML)."""
+    return format_decimal(value, format=pattern, locale=LOCALES[lang])
+
+
+def percent_text(value: float, lang: str, digits: int = 0) -> str:
+    """A share in % (`value` already in %, e.g. 84.5) written as the language writes percentages (its own
+    pattern and spacing: '84.5%', '84,5 %'), with up to `digits` decimals."""
+    locale = babel_locale(lang)
+    pattern = parse_pattern(locale.percent_formats[None].pattern)
+    pattern.frac_prec = (0, digits)
+    return str(pattern.apply(value / 100, locale))
+
+
+def date_text(day: dt.date, lang: str) -> str:
+    from babel.dates import format_date  # start-up: babel.dates loads time-zone data; only dates pay it
+
+    return format_date(day, format="long", locale=LOCALES[lang])
+
+
+def decimal_sign(lang: str) -> str:
+    """The decimal separator of a language ('.' in English and Chinese, ',' in French, Russian and Spanish)."""
+    return str(babel_locale(lang).number_symbols.get("latn", {}).get("decimal", "."))
