@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 import yaml
 from babel import Locale
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, parse_pattern
 
 from .errors import UserError
@@ -60,6 +59,8 @@ def catalogue(lang: str) -> dict[str, str]:
     path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     if lang == DEFAULT_LANGUAGE or not path.exists():
         return {}
+    from babel.messages.pofile import read_po  # ~0.1 s to import: English runs (every report) never pay it
+
     with path.open("rb") as fh:
         po = read_po(fh, locale=LOCALES[lang])
     return {m.id: m.string for m in po
