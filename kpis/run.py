@@ -12,15 +12,19 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pickle
+import signal
 import sys
 import tempfile
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+import uuid
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
 from . import __version__
+from .batch import BatchInterrupted, Stream, no_signals, progress_bar, stop_on_signals, sweep_partial_files
 from .errors import UserError
 from .parameters import check_parameters, code_fingerprint, notebook_parameters
 from .paths import atomic_write, bundled, demo_city, sha256_file, slugify
@@ -80,52 +84,130 @@ def _previous_reports(out: Path) -> dict[str, tuple[Path, dict]]:
     return found
 
 
-def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
-             taken: set[str], decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None,
-             will_render=None):
-    """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title).
-
-    `will_render()` is called as soon as the city is known not to be skipped, before it is read: the pool's warm-up
-    (kernels, nbconvert) then overlaps the reading and scoring.
+def _plan(path: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
+          taken: Claims, decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None) -> CityRun:
+    """The main process's part of a city: its fingerprint, and whether a finished report lets it be skipped.
 
     `previous` (from `_previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
-    finished report is skipped without reading the workbook again, so that a re-run of unchanged cities does not
-    even import pandas.
-    """
+    finished report is skipped without reading the workbook, so that a re-run of unchanged cities does not even
+    import pandas. A city left "pending" goes to a worker (`assess_city`)."""
     # start-up: a skipped city never imports pandas, openpyxl or the scoring engine (a re-run of unchanged cities
     # returns in under a second)
     from .library import CATALOGUE_VERSION
 
     run = CityRun(input=str(path), catalogue_version=CATALOGUE_VERSION, target_set=targets.label)
-    t0 = time.perf_counter()
     if not path.is_file():
         run.status, run.reason = "invalid", _not_a_file(path)
-        return run, None, ""
+        return run
     run.input_sha256 = sha256_file(path)
     run.fingerprint = hashlib.sha256(
         f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
         f"|pdf={pdf}|{decimal_separator}".encode()
     ).hexdigest()
-    wanted = ["report.html"] + (["report.pdf"] if pdf else [])
-    if not force and _skip_as_before(run, previous or {}, taken, wanted):
-        return run, None, ""
-    if will_render is not None:  # not skipped: start the workers' warm-up now, so it overlaps reading and scoring
-        will_render()
-    sub = _read_into_place(run, path, out, taken, t0)
-    if sub is None or (not force and _unchanged(run, Path(run.out_dir), wanted)):
-        return run, None, ""
-    _score_and_save(run, sub, targets)
-    params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else "",
-              "decimal_separator": decimal_separator}
-    return run, params, f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
+    if not force:
+        _skip_as_before(run, previous or {}, taken, _wanted(pdf))
+    return run
 
 
-def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken: set[str], wanted: list[str]) -> bool:
+def _wanted(pdf: bool) -> list[str]:
+    return ["report.html"] + (["report.pdf"] if pdf else [])
+
+
+@dataclass
+class CityJob:
+    """Everything a worker needs for one city, as plain data (it travels to the worker by pickle)."""
+
+    run: CityRun
+    out: str
+    target_file: str
+    notebook: str
+    allowed: dict
+    claim: str
+    force: bool = False
+    pdf: bool = False
+    decimal_separator: str = "."
+    timeout: float = 600
+
+
+def assess_city(job: CityJob) -> CityRun:
+    """Worker: read, check and score one city, write results.xlsx, then render its report; the city's run comes
+    back with its status. Reading and scoring happen here, once: the notebook gets the scored city (`scored`)."""
+    run, t0 = job.run, time.perf_counter()
+    try:
+        from .library import load_targets  # start-up: see _plan
+
+        targets = load_targets(Path(job.target_file) if job.target_file else None)
+        path = Path(run.input)
+        sub = _read_into_place(run, path, Path(job.out), Claims(job.claim), t0)
+        if sub is None or (not job.force and _unchanged(run, Path(run.out_dir), _wanted(job.pdf))):
+            return run
+        results = _score_and_save(run, sub, targets)
+    except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
+        run.status, run.reason = "invalid", failure_reason(exc)
+        return run
+    params: dict[str, object] = {"submission": str(path.resolve()), "targets": job.target_file,
+                                 "decimal_separator": job.decimal_separator}
+    scored = None
+    try:
+        if "scored" in job.allowed:  # a custom notebook without it reads and scores the submission itself
+            scored = _scored_file(Path(run.out_dir), sub, results)
+            params["scored"] = str(scored)
+        title = f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
+        run.timings.update(render_city(job.notebook, check_parameters(params, job.allowed), run.out_dir, title,
+                                       job.timeout))
+        run.status = "ok"
+        run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
+    except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
+        run.status, run.reason = "failed", failure_reason(exc)
+    finally:
+        if scored is not None:
+            scored.unlink(missing_ok=True)
+    return run
+
+
+def _scored_file(city_dir: Path, sub, results) -> Path:
+    """The city as read and scored, for the notebook's kernel: a private file of its own in the city's folder
+    (exclusive, unpredictable name; removed once the report is made)."""
+    fd, name = tempfile.mkstemp(dir=city_dir, prefix=".scored.", suffix=".pickle.part")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump((sub, results), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return Path(name)
+
+
+class Claims:
+    """The city folders this run has taken, shared by the main process and every worker through the file system:
+    a folder is taken by creating `.ssc-claim-<run>` in it exclusively, so two submissions of the same city and
+    year in one batch never write into one folder, whichever worker reads them. Used like a set of folders."""
+
+    PREFIX = ".ssc-claim-"
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+
+    def __contains__(self, folder: object) -> bool:
+        """True when the folder is already taken; otherwise take it now."""
+        city_dir = Path(str(folder))
+        city_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            os.close(os.open(city_dir / f"{self.PREFIX}{self.run_id}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            return True
+        return False
+
+    def add(self, folder: str) -> None:
+        """Taken already by the test in `__contains__`."""
+
+    def release(self, out: Path) -> None:
+        for claim in out.glob(f"*/*/{self.PREFIX}{self.run_id}"):
+            claim.unlink(missing_ok=True)
+
+
+def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken: Claims, wanted: list[str]) -> bool:
     """A finished report with this fingerprint is on disk: skip the city without reading its file again."""
     if run.fingerprint not in previous:
         return False
     city_dir, old = previous[run.fingerprint]
-    if str(city_dir) in taken or not all((city_dir / w).exists() for w in wanted):
+    if not all((city_dir / w).exists() for w in wanted) or str(city_dir) in taken:
         return False
     taken.add(str(city_dir))
     run.city, run.year = old.get("city", ""), old.get("year")
@@ -135,7 +217,7 @@ def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken:
     return True
 
 
-def _read_into_place(run: CityRun, path: Path, out: Path, taken: set[str], t0: float):
+def _read_into_place(run: CityRun, path: Path, out: Path, taken: Claims, t0: float):
     """Read and check the submission and give the city its folder; None (with the reason on `run`) when unusable."""
     from .problems import SubmissionError  # start-up: see _prepare, only for a city that is read
     from .validation import read_submission
@@ -182,7 +264,7 @@ def _unchanged(run: CityRun, city_dir: Path, wanted: list[str]) -> bool:
     return False
 
 
-def _score_and_save(run: CityRun, sub, targets) -> None:
+def _score_and_save(run: CityRun, sub, targets):
     """Score the city and write results.xlsx through a fresh temporary file of its own (never a fixed name a link
     could be planted at)."""
     from .scoring import score  # start-up: see _prepare
@@ -200,6 +282,7 @@ def _score_and_save(run: CityRun, sub, targets) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
     run.timings["score_s"] = round(time.perf_counter() - t1, 3)
+    return results
 
 
 def assess(
@@ -217,6 +300,10 @@ def assess(
 ) -> BatchResult:
     """Assess many cities: every bad submission is refused with its problems while the others go on.
 
+    The main process plans (inputs, fingerprints, what a finished report lets it skip); each city is read, checked,
+    scored and rendered in a worker, and its manifest is written as it finishes, so an interrupted batch resumes
+    where it stopped. Ctrl-C or SIGTERM raise `BatchInterrupted` after the workers and their kernels are stopped.
+
     `executor`: any concurrent.futures.Executor (default: a local process pool of `jobs` workers);
     `notebook`: a custom report notebook with the same parameters cell (default: the bundled one);
     `decimal_separator`: "." or "," for the numbers in the reports.
@@ -224,43 +311,70 @@ def assess(
     files = _checked_inputs(files, decimal_separator)
     from .library import load_targets  # start-up: missing inputs are refused before the catalogue loads
 
-    own_pool = executor is None
-    timed_out = False
+    out = Path(out)
+    target_file = Path(targets) if targets else None
+    target_set = load_targets(target_file)
+    notebook = Path(notebook) if notebook else bundled("notebooks", NOTEBOOK)
+    allowed = notebook_parameters(notebook)
+    fingerprint = code_fingerprint()
+    claims = Claims(uuid.uuid4().hex[:16])
+    runs: list[CityRun] = []
+    stream = Stream(None if executor is not None else partial(_start_pool, jobs), executor, timeout)
+    job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
+                  notebook=str(notebook), allowed=allowed, claim=claims.run_id, force=force, pdf=pdf,
+                  decimal_separator=decimal_separator, timeout=timeout)
     try:
-        out = Path(out)
-        target_file = Path(targets) if targets else None
-        target_set = load_targets(target_file)
-        notebook = Path(notebook) if notebook else bundled("notebooks", NOTEBOOK)
-        allowed = notebook_parameters(notebook)
-        fingerprint = code_fingerprint()
-        runs: list[CityRun] = []
-        taken: set[str] = set()
-        todo: list[tuple[CityRun, dict, str]] = []
-        previous = {} if force else _previous_reports(out)
-
-        def will_render(cities: int) -> None:
-            # the first city that needs a report starts the pool, so that the workers' kernels warm up while it and
-            # the remaining cities are scored; a batch where every city is skipped or invalid never pays for
-            # starting (and stopping) worker processes
-            nonlocal executor
-            if executor is None:
-                executor = _start_pool(jobs, cities)
-
-        for i, path in enumerate(files):
+        with stop_on_signals():
             try:
-                run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken,
-                                              decimal_separator, previous, partial(will_render, len(files) - i))
-            except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
-                run = CityRun(input=str(path), status="invalid", reason=failure_reason(exc))
-                params, title = None, ""
-            runs.append(run)
-            if params is not None:
-                todo.append((run, check_parameters(params, allowed), title))
-        timed_out = _render_all(todo, notebook, timeout, executor, progress)
+                previous = {} if force else _previous_reports(out)
+                for i, path in enumerate(files):
+                    runs.append(_plan(path, target_set, target_file, fingerprint, force, pdf, claims,
+                                      decimal_separator, previous))
+                    if runs[-1].status == "pending":  # a worker starts on it now, while the others are planned
+                        stream.submit(i, assess_city, job(runs[-1]), cities=len(files) - i)
+                _collect(stream, runs, progress)
+            except KeyboardInterrupt as exc:
+                with no_signals():
+                    stream.stop(kill=True)
+                    sweep_partial_files([out])
+                    raise _interrupted(exc, runs, len(files), out) from None
     finally:
-        if own_pool and executor is not None:
-            _stop_pool(executor, kill=timed_out)
+        with no_signals():
+            stream.stop(kill=stream.stalled)
+            claims.release(out)
     return _finish(BatchResult(runs, out), pdf)
+
+
+def _collect(stream: Stream, runs: list[CityRun], progress: bool) -> None:
+    """Take each city back from its worker as it finishes and write its manifest at once."""
+    bar = progress_bar(len(stream.futures), progress)
+
+    def done(i: int, run: CityRun | None, error: BaseException | None) -> None:
+        if run is None:  # the worker never gave the city back (it died, or the batch stalled)
+            run = runs[i]
+            run.status, run.reason = "failed", failure_reason(error) if error else "no result"
+        runs[i] = run
+        if run.out_dir and run.status in {"ok", "failed"}:
+            _write_manifest(Path(run.out_dir) / "manifest.json", run)
+
+    try:
+        stream.collect(done, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _interrupted(exc: KeyboardInterrupt, runs: list[CityRun], total: int, out: Path) -> BatchInterrupted:
+    """Record what finished in the batch manifest and say so in one line."""
+    finished = [r for r in runs if r.status not in {"pending"}]
+    for run in runs:
+        if run.status == "pending":
+            run.reason = "interrupted before this city finished; re-run to continue"
+    if out.is_dir():
+        _write_manifest(out / "manifest.json", {"package_version": __version__, "interrupted": True,
+                                                "cities": [asdict(r) for r in runs]})
+    signum = getattr(exc, "signum", signal.SIGINT)
+    return BatchInterrupted(signum, f"interrupted: {len(finished)} of {total} cities finished; re-run to continue")
 
 
 def _finish(result: BatchResult, pdf: bool) -> BatchResult:
@@ -309,57 +423,6 @@ def _start_pool(jobs: int | None, cities: int) -> ProcessPoolExecutor:
     return executor
 
 
-def _render_all(todo, notebook: Path, timeout: float, executor: Executor | None, progress: bool) -> bool:
-    """Render every prepared city; returns True when some city ran out of time (its worker must be killed)."""
-    if not todo:
-        return False
-    assert executor is not None, "a city to render always starts the pool"
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), desc="rendering reports", unit="city", file=sys.stderr, leave=False)
-    futures: dict[Future, CityRun] = {}
-    started = time.perf_counter()
-    for run, params, title in todo:
-        fut = executor.submit(render_city, str(notebook), params, run.out_dir, title, timeout)
-        futures[fut] = run
-    # every city gets its own time budget, counted from when a worker could first reach it
-    budget = timeout * (len(todo) / max(1, getattr(executor, "_max_workers", 1)) + 1)
-    pending = set(futures)
-    try:
-        while pending:
-            done, pending = wait(pending, timeout=max(0.1, started + budget - time.perf_counter()),
-                                 return_when="FIRST_COMPLETED")
-            if not done:
-                break
-            for fut in done:
-                run = futures[fut]
-                try:
-                    run.timings.update(fut.result())
-                    run.status = "ok"
-                    run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
-                except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
-                    run.status, run.reason = "failed", failure_reason(exc)
-                if bar is not None:
-                    bar.update(1)
-        for fut in pending:
-            run = futures[fut]
-            run.status, run.reason = "failed", f"timed out after {timeout:g} s"
-            fut.cancel()
-    finally:
-        if bar is not None:
-            bar.close()
-    return bool(pending)
-
-
-def _stop_pool(executor: Executor, kill: bool) -> None:
-    if kill:
-        for proc in list(getattr(executor, "_processes", {}).values()):
-            proc.terminate()
-    executor.shutdown(wait=not kill, cancel_futures=True)
-
-
 def _print_pdfs(runs: list[CityRun]) -> str:
     if not runs:
         return ""
@@ -398,9 +461,13 @@ def summary_table(result: BatchResult) -> str:
 
 
 def cli_assess(args) -> int:
-    result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
-                    targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty(),
-                    decimal_separator=args.decimal_separator)
+    try:
+        result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
+                        targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty(),
+                        decimal_separator=args.decimal_separator)
+    except BatchInterrupted as stop:
+        print(f"ssc assess: {stop.message}", file=sys.stderr)
+        return stop.code
     print(summary_table(result))
     for r in result.runs:
         if r.status == "invalid" and r.problems:

@@ -1,0 +1,176 @@
+"""Streaming a batch through an executor: submit cities as they are planned, hand each result back as it comes,
+survive a dead pool worker, and stop cleanly on Ctrl-C or SIGTERM.
+
+Kept apart from `run.py` (what a city is) so that this part (futures, processes, signals) reads on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+STOP_GRACE = 3.0  # seconds a stopped worker gets to kill its kernel and exit before it is killed
+STALL_MARGIN = 180.0  # seconds beyond the per-city timeout with no city finishing before the pool is killed
+WORKER_DIED = ("the worker process rendering this city died (killed, or out of memory); the other cities went on; "
+               "re-run to try it again")
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped the batch; `code` is the exit code (130 or 143), `message` the one line to print."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.code, self.message = 128 + signum, message
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so that the batch stops the same way."""
+
+    signum = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While a batch runs, SIGTERM raises `Terminated` in the main thread (elsewhere signals are not ours)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def no_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while the batch cleans up after one (a second Ctrl-C never leaves half a cleanup)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+class Stream:
+    """Cities submitted one by one (the pool starts with the first), results handed back in completion order.
+
+    `start_pool(n)` makes a pool for n cities (None when the caller brought its own executor, which is then never
+    restarted or stopped here)."""
+
+    def __init__(self, start_pool: Callable[[int], Executor] | None, executor: Executor | None, timeout: float):
+        self.start_pool, self.executor, self.timeout = start_pool, executor, timeout
+        self.futures: dict[Future, Any] = {}
+        self.jobs: dict[Any, tuple[Callable, tuple, int]] = {}
+        self.ran: set[Future] = set()  # futures seen running: the cities a dead worker may have held
+        self.stalled = False
+
+    def submit(self, key: Any, fn: Callable, *args: Any, cities: int = 1) -> None:
+        if self.executor is None:
+            assert self.start_pool is not None, "a batch without an executor brings a way to start one"
+            self.executor = self.start_pool(cities)
+        self.jobs[key] = (fn, args, self.jobs.get(key, (fn, args, 0))[2] + 1)
+        self.futures[self.executor.submit(fn, *args)] = key
+
+    def collect(self, on_done: Callable[[Any, Any, BaseException | None], None], bar=None) -> None:
+        """Wait for every city; `on_done(key, result, error)` as each finishes (error: why it did not)."""
+        last = time.monotonic()
+        while self.futures:
+            done, _ = wait(list(self.futures), timeout=0.5, return_when="FIRST_COMPLETED")
+            self.ran.update(f for f in self.futures if f.running())
+            if not done:
+                if time.monotonic() - last > self.timeout + STALL_MARGIN:
+                    self._stall(on_done)
+                continue
+            last = time.monotonic()
+            broken = []
+            for fut in done:
+                key = self.futures.pop(fut)
+                error = fut.exception()
+                if isinstance(error, BrokenProcessPool):
+                    broken.append((fut, key))
+                    continue
+                on_done(key, None if error else fut.result(), error)
+                if bar is not None:
+                    bar.update(1)
+            if broken:
+                self._after_broken_pool(broken, on_done, bar)
+
+    def _after_broken_pool(self, broken, on_done, bar) -> None:
+        """A worker died: the cities it may have held fail, the others run again on a fresh pool (once)."""
+        retry = []
+        for fut, key in broken:
+            fn, args, attempts = self.jobs[key]
+            if fut in self.ran or attempts > 1 or self.start_pool is None:
+                on_done(key, None, RuntimeError(WORKER_DIED))
+                if bar is not None:
+                    bar.update(1)
+            else:
+                retry.append(key)
+        if retry:
+            self.stop(kill=True)
+            self.executor = None
+            for key in retry:
+                fn, args, _ = self.jobs[key]
+                self.submit(key, fn, *args, cities=len(retry))
+
+    def _stall(self, on_done) -> None:
+        """No city has finished for longer than any city may take: a worker is stuck outside its watchdog."""
+        self.stalled = True
+        for fut, key in list(self.futures.items()):
+            fut.cancel()
+            on_done(key, None, TimeoutError(f"timed out after {self.timeout:g} s"))
+        self.futures.clear()
+
+    def stop(self, kill: bool) -> None:
+        """Shut the pool down; with `kill`, stop its workers now (each kills its kernel on SIGTERM), wait for them
+        to go, and kill any that linger. Only a pool this stream started is stopped."""
+        if self.executor is None or self.start_pool is None:
+            return
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        if kill:
+            for proc in processes:
+                with contextlib.suppress(Exception):
+                    proc.terminate()
+        self.executor.shutdown(wait=not kill, cancel_futures=True)
+        end = time.monotonic() + STOP_GRACE
+        for proc in processes:
+            proc.join(max(0.0, end - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1)
+        self.executor = None
+
+
+def sweep_partial_files(folders: list[Path]) -> None:
+    """Remove the temporary files (".*.part") a stopped worker may have left in the city folders of this run."""
+    for folder in folders:
+        for leftover in glob.glob(os.path.join(glob.escape(str(folder)), "*", "*", ".*.part")):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+
+
+def progress_bar(total: int, enabled: bool):
+    if not enabled or not total:
+        return None
+    from tqdm import tqdm  # start-up: only on a terminal
+
+    return tqdm(total=total, desc="assessing cities", unit="city", file=sys.stderr, leave=False)
