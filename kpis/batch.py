@@ -70,6 +70,34 @@ def no_signals() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+class Claims:
+    """The city folders this run has taken, shared by the main process and every worker through the file system:
+    a folder is taken by creating `.ssc-claim-<run>` in it exclusively, so two submissions of the same city and
+    year in one batch never write into one folder, whichever worker reads them. Used like a set of folders."""
+
+    PREFIX = ".ssc-claim-"
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+
+    def __contains__(self, folder: object) -> bool:
+        """True when the folder is already taken; otherwise take it now."""
+        city_dir = Path(str(folder))
+        city_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            os.close(os.open(city_dir / f"{self.PREFIX}{self.run_id}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            return True
+        return False
+
+    def add(self, folder: str) -> None:
+        """Taken already by the test in `__contains__`."""
+
+    def release(self, out: Path) -> None:
+        for claim in out.glob(f"*/*/{self.PREFIX}{self.run_id}"):
+            claim.unlink(missing_ok=True)
+
+
 class Stream:
     """Cities submitted one by one (the pool starts with the first), results handed back in completion order.
 

@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-run cities whose inputs and code are unchanged")
     p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
     p.add_argument("--timeout", type=float, default=600, help="seconds allowed per city (default: 600)")
+    p.add_argument("--notebook", type=Path, metavar="FILE.ipynb", default=None,
+                   help="a custom report notebook with the bundled one's parameters cell (default: the bundled one)")
     p.add_argument("--decimal-separator", dest="decimal_separator", choices=[".", ","], default=".",
                    help="how numbers are written in the reports (default: '.')")
     p.set_defaults(func=_assess)

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from . import __version__
-from .batch import BatchInterrupted, Stream, no_signals, progress_bar, stop_on_signals, sweep_partial_files
+from .batch import BatchInterrupted, Claims, Stream, no_signals, progress_bar, stop_on_signals, sweep_partial_files
 from .errors import UserError
 from .parameters import check_parameters, code_fingerprint, notebook_parameters
 from .paths import atomic_write, bundled, demo_city, sha256_file, slugify
@@ -174,34 +174,6 @@ def _scored_file(city_dir: Path, sub, results) -> Path:
     return Path(name)
 
 
-class Claims:
-    """The city folders this run has taken, shared by the main process and every worker through the file system:
-    a folder is taken by creating `.ssc-claim-<run>` in it exclusively, so two submissions of the same city and
-    year in one batch never write into one folder, whichever worker reads them. Used like a set of folders."""
-
-    PREFIX = ".ssc-claim-"
-
-    def __init__(self, run_id: str):
-        self.run_id = run_id
-
-    def __contains__(self, folder: object) -> bool:
-        """True when the folder is already taken; otherwise take it now."""
-        city_dir = Path(str(folder))
-        city_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            os.close(os.open(city_dir / f"{self.PREFIX}{self.run_id}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        except FileExistsError:
-            return True
-        return False
-
-    def add(self, folder: str) -> None:
-        """Taken already by the test in `__contains__`."""
-
-    def release(self, out: Path) -> None:
-        for claim in out.glob(f"*/*/{self.PREFIX}{self.run_id}"):
-            claim.unlink(missing_ok=True)
-
-
 def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken: Claims, wanted: list[str]) -> bool:
     """A finished report with this fingerprint is on disk: skip the city without reading its file again."""
     if run.fingerprint not in previous:
@@ -315,8 +287,10 @@ def assess(
     target_file = Path(targets) if targets else None
     target_set = load_targets(target_file)
     notebook = Path(notebook) if notebook else bundled("notebooks", NOTEBOOK)
-    allowed = notebook_parameters(notebook)
-    fingerprint = code_fingerprint()
+    allowed = _report_notebook(notebook)
+    # a custom notebook shapes the report as much as the code does
+    fingerprint = code_fingerprint() + (f"|{sha256_file(notebook)}" if notebook != bundled("notebooks", NOTEBOOK)
+                                        else "")
     claims = Claims(uuid.uuid4().hex[:16])
     runs: list[CityRun] = []
     stream = Stream(None if executor is not None else partial(_start_pool, jobs), executor, timeout)
@@ -393,6 +367,17 @@ def _finish(result: BatchResult, pdf: bool) -> BatchResult:
     return result
 
 
+def _report_notebook(notebook: Path) -> dict[str, object]:
+    """The notebook's parameters; a notebook that is missing or unreadable is refused before any city starts."""
+    if not notebook.is_file():
+        raise UserError(f"{notebook}: no such notebook; give the path of a .ipynb file")
+    try:
+        return notebook_parameters(notebook)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise UserError(f"{notebook}: not a usable report notebook ({str(exc).splitlines()[0] if str(exc) else exc}); "
+                        "start from the bundled notebooks/city_assessment.ipynb") from None
+
+
 def _checked_inputs(files: list[Path] | None, decimal_separator: str) -> list[Path]:
     """The input paths (the demo city when none); a bad option or nothing to assess is refused at once, before
     any import, pool or kernel."""
@@ -464,7 +449,7 @@ def cli_assess(args) -> int:
     try:
         result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
                         targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty(),
-                        decimal_separator=args.decimal_separator)
+                        decimal_separator=args.decimal_separator, notebook=getattr(args, "notebook", None))
     except BatchInterrupted as stop:
         print(f"ssc assess: {stop.message}", file=sys.stderr)
         return stop.code
