@@ -104,12 +104,15 @@ class Stream:
     `start_pool(n)` makes a pool for n cities (None when the caller brought its own executor, which is then never
     restarted or stopped here)."""
 
-    def __init__(self, start_pool: Callable[[int], Executor] | None, executor: Executor | None, timeout: float):
+    def __init__(self, start_pool: Callable[[int], Executor] | None, executor: Executor | None, timeout: float,
+                 started: Path | None = None):
         self.start_pool, self.executor, self.timeout = start_pool, executor, timeout
         self.futures: dict[Future, Any] = {}
         self.jobs: dict[Any, tuple[Callable, tuple, int]] = {}
-        self.ran: set[Future] = set()  # futures seen running: the cities a dead worker may have held
+        self.started = started  # where workers note which city they hold (`announce`): a dead one's city is known
+        self.processes: dict[int, Any] = {}  # pid -> the pool's worker processes seen so far
         self.stalled = False
+        self.broke = False  # a worker died: its temporary files are left for the sweep at the end
 
     def submit(self, key: Any, fn: Callable, *args: Any, cities: int = 1) -> None:
         if self.executor is None:
@@ -123,7 +126,7 @@ class Stream:
         last = time.monotonic()
         while self.futures:
             done, _ = wait(list(self.futures), timeout=0.5, return_when="FIRST_COMPLETED")
-            self.ran.update(f for f in self.futures if f.running())
+            self.processes.update(getattr(self.executor, "_processes", None) or {})
             if not done:
                 if time.monotonic() - last > self.timeout + STALL_MARGIN:
                     self._stall(on_done)
@@ -143,11 +146,13 @@ class Stream:
                 self._after_broken_pool(broken, on_done, bar)
 
     def _after_broken_pool(self, broken, on_done, bar) -> None:
-        """A worker died: the cities it may have held fail, the others run again on a fresh pool (once)."""
+        """A worker died and the pool with it: the city that worker held fails, the others run again on a fresh
+        pool (once each)."""
+        self.broke = True
         retry = []
-        for fut, key in broken:
+        for _, key in broken:
             fn, args, attempts = self.jobs[key]
-            if fut in self.ran or attempts > 1 or self.start_pool is None:
+            if self._held_by_the_dead(key) or attempts > 1 or self.start_pool is None:
                 on_done(key, None, RuntimeError(WORKER_DIED))
                 if bar is not None:
                     bar.update(1)
@@ -159,6 +164,20 @@ class Stream:
             for key in retry:
                 fn, args, _ = self.jobs[key]
                 self.submit(key, fn, *args, cities=len(retry))
+
+    def _held_by_the_dead(self, key: Any) -> bool:
+        """The city's worker (from its note) ended otherwise than by the pool's own SIGTERM (exit 143 from
+        `worker._stop_worker`): it is the one that died. Without a note, the city never started."""
+        try:
+            pid = int((self.started / str(key)).read_text()) if self.started else 0
+        except (OSError, ValueError):
+            return False
+        process = self.processes.get(pid)
+        if process is None:
+            return True
+        with contextlib.suppress(Exception):
+            process.join(STOP_GRACE)
+        return process.exitcode not in (128 + signal.SIGTERM, -signal.SIGTERM)
 
     def _stall(self, on_done) -> None:
         """No city has finished for longer than any city may take: a worker is stuck outside its watchdog."""
@@ -186,6 +205,13 @@ class Stream:
                 proc.kill()
                 proc.join(1)
         self.executor = None
+
+
+def announce(started: str, key: object) -> None:
+    """Worker: note that this process now holds city `key` (read by `Stream._held_by_the_dead`)."""
+    if started:
+        with contextlib.suppress(OSError):
+            Path(started, str(key)).write_text(str(os.getpid()), encoding="utf-8")
 
 
 def sweep_partial_files(folders: list[Path]) -> None:

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import shutil
 import signal
 import sys
 import tempfile
@@ -24,7 +25,16 @@ from functools import partial
 from pathlib import Path
 
 from . import __version__
-from .batch import BatchInterrupted, Claims, Stream, no_signals, progress_bar, stop_on_signals, sweep_partial_files
+from .batch import (
+    BatchInterrupted,
+    Claims,
+    Stream,
+    announce,
+    no_signals,
+    progress_bar,
+    stop_on_signals,
+    sweep_partial_files,
+)
 from .errors import UserError
 from .parameters import check_parameters, code_fingerprint, notebook_parameters
 from .paths import atomic_write, bundled, demo_city, sha256_file, slugify
@@ -127,11 +137,14 @@ class CityJob:
     pdf: bool = False
     decimal_separator: str = "."
     timeout: float = 600
+    started: str = ""  # the folder where the worker notes the city it holds
+    key: int = 0
 
 
 def assess_city(job: CityJob) -> CityRun:
     """Worker: read, check and score one city, write results.xlsx, then render its report; the city's run comes
     back with its status. Reading and scoring happen here, once: the notebook gets the scored city (`scored`)."""
+    announce(job.started, job.key)
     run, t0 = job.run, time.perf_counter()
     try:
         from .library import load_targets  # start-up: see _plan
@@ -293,10 +306,11 @@ def assess(
                                         else "")
     claims = Claims(uuid.uuid4().hex[:16])
     runs: list[CityRun] = []
-    stream = Stream(None if executor is not None else partial(_start_pool, jobs), executor, timeout)
+    started = out / f".ssc-started-{claims.run_id}"
+    stream = Stream(None if executor is not None else partial(_start_pool, jobs), executor, timeout, started)
     job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
                   notebook=str(notebook), allowed=allowed, claim=claims.run_id, force=force, pdf=pdf,
-                  decimal_separator=decimal_separator, timeout=timeout)
+                  decimal_separator=decimal_separator, timeout=timeout, started=str(started))
     try:
         with stop_on_signals():
             try:
@@ -305,7 +319,8 @@ def assess(
                     runs.append(_plan(path, target_set, target_file, fingerprint, force, pdf, claims,
                                       decimal_separator, previous))
                     if runs[-1].status == "pending":  # a worker starts on it now, while the others are planned
-                        stream.submit(i, assess_city, job(runs[-1]), cities=len(files) - i)
+                        started.mkdir(parents=True, exist_ok=True)
+                        stream.submit(i, assess_city, job(runs[-1], key=i), cities=len(files) - i)
                 _collect(stream, runs, progress)
             except KeyboardInterrupt as exc:
                 with no_signals():
@@ -315,7 +330,10 @@ def assess(
     finally:
         with no_signals():
             stream.stop(kill=stream.stalled)
+            if stream.stalled or stream.broke:  # a killed worker leaves its temporary files behind
+                sweep_partial_files([out])
             claims.release(out)
+            shutil.rmtree(started, ignore_errors=True)
     return _finish(BatchResult(runs, out), pdf)
 
 

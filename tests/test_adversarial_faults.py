@@ -99,6 +99,7 @@ def _start(args: list[str], cwd: Path, env: dict) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
+@pytest.mark.slow
 def test_a_city_past_its_timeout_is_stopped_and_named(batch):
     """The watchdog interrupts the kernel at the timeout (nbclient's own deadline never fires on a reused kernel)."""
     box, inputs, notebook, _, env = batch
@@ -112,18 +113,26 @@ def test_a_city_past_its_timeout_is_stopped_and_named(batch):
     print(f"timed-out batch of one city: {result.seconds:.1f} s")
 
 
-def test_a_kernel_killed_mid_city_fails_that_city_only(batch):
+@pytest.mark.slow
+@pytest.mark.parametrize("batch", [["a", "hang1", "hang2", "d"]], indirect=True)
+def test_a_dead_kernel_or_worker_fails_that_city_only(batch):
+    """A kernel killed mid-city: that city is "kernel died" within seconds and the next one gets a fresh kernel.
+    Then the worker process itself killed mid-city: that city fails, the rest run on a new pool."""
     box, inputs, notebook, pid_file, env = batch
     out = box / "out"
-    # one worker: the city after the killed one needs (and gets) a fresh kernel
+    # one worker: the city after the killed kernel needs (and gets) a fresh kernel
     proc = _start([*map(str, inputs), "--out", str(out), "--notebook", str(notebook), "--jobs", "1"], box, env)
     try:
-        kernel = int(_wait_for(lambda: pid_file.exists() and pid_file.read_text(), 180, "the hanging city"))
+        kernel = int(_wait_for(lambda: pid_file.exists() and pid_file.read_text(), 180, "the first hanging city"))
         os.kill(kernel, signal.SIGKILL)
         killed = time.monotonic()
-        _wait_for(lambda: any("hang" in m.read_text() for m in out.glob("*/*/manifest.json")), 60,
+        _wait_for(lambda: any("hang1" in m.read_text() for m in out.glob("*/*/manifest.json")), 60,
                   "the killed city's manifest")
         noticed = time.monotonic() - killed
+        second = int(_wait_for(lambda: pid_file.read_text() != str(kernel) and pid_file.read_text(), 180,
+                               "the second hanging city"))
+        worker = int(Path(f"/proc/{second}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        os.kill(worker, signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=180)
     finally:
         proc.kill()
@@ -134,11 +143,17 @@ def test_a_kernel_killed_mid_city_fails_that_city_only(batch):
     hang = _manifest(out, inputs[1].name)
     assert hang["status"] == "failed" and hang["reason"].startswith("kernel died"), hang
     assert "cell 3" in hang["reason"]
-    for ok in (inputs[0], inputs[2]):
+    batch_manifest = {Path(c["input"]).name: c for c in json.loads((out / "manifest.json").read_text())["cities"]}
+    assert batch_manifest[inputs[2].name]["status"] == "failed"
+    assert "worker process rendering this city died" in batch_manifest[inputs[2].name]["reason"]
+    for ok in (inputs[0], inputs[3]):
         assert _manifest(out, ok.name)["status"] == "ok"
     assert not list(out.rglob("*.part")) and not list(out.rglob(".ssc-claim-*"))
+    # the dead worker's kernel notices its parent is gone and leaves (ipykernel's parent poller)
+    _wait_for(lambda: not _alive(second), 10, "the dead worker's kernel gone")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [["a", "hang"]], indirect=True)
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_the_batch_and_a_rerun_finishes_it(batch, signum, code):
