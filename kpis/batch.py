@@ -57,12 +57,14 @@ def stop_on_signals() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def no_signals() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait while the batch cleans up after one (a second Ctrl-C never leaves half a cleanup)."""
+def no_signals(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while the batch cleans up after one (a second Ctrl-C never leaves half a cleanup).
+    Around starting worker processes, an ignored SIGINT is inherited: a worker never sees Ctrl-C, even before its
+    initializer runs (Python keeps an ignored SIGINT ignored)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in signums}
     try:
         yield
     finally:

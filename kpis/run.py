@@ -311,22 +311,11 @@ def assess(
     job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
                   notebook=str(notebook), allowed=allowed, claim=claims.run_id, force=force, pdf=pdf,
                   decimal_separator=decimal_separator, timeout=timeout, started=str(started))
+    plan = partial(_plan, targets=target_set, target_file=target_file, fingerprint=fingerprint, force=force, pdf=pdf,
+                   taken=claims, decimal_separator=decimal_separator)
     try:
         with stop_on_signals():
-            try:
-                previous = {} if force else _previous_reports(out)
-                for i, path in enumerate(files):
-                    runs.append(_plan(path, target_set, target_file, fingerprint, force, pdf, claims,
-                                      decimal_separator, previous))
-                    if runs[-1].status == "pending":  # a worker starts on it now, while the others are planned
-                        started.mkdir(parents=True, exist_ok=True)
-                        stream.submit(i, assess_city, job(runs[-1], key=i), cities=len(files) - i)
-                _collect(stream, runs, progress)
-            except KeyboardInterrupt as exc:
-                with no_signals():
-                    stream.stop(kill=True)
-                    sweep_partial_files([out])
-                    raise _interrupted(exc, runs, len(files), out) from None
+            _stream(files, runs, stream, plan, job, out, started, force, progress)
     finally:
         with no_signals():
             stream.stop(kill=stream.stalled)
@@ -335,6 +324,25 @@ def assess(
             claims.release(out)
             shutil.rmtree(started, ignore_errors=True)
     return _finish(BatchResult(runs, out), pdf)
+
+
+def _stream(files: list[Path], runs: list[CityRun], stream: Stream, plan, job, out: Path, started: Path,
+            force: bool, progress: bool) -> None:
+    """Plan each city and hand it to a worker at once; then collect. Ctrl-C or SIGTERM stop the workers (and their
+    kernels), remove partial files and raise `BatchInterrupted` with the one line to print."""
+    try:
+        previous = {} if force else _previous_reports(out)
+        for i, path in enumerate(files):
+            runs.append(plan(path, previous=previous))
+            if runs[-1].status == "pending":  # a worker starts on it now, while the others are planned
+                started.mkdir(parents=True, exist_ok=True)
+                stream.submit(i, assess_city, job(runs[-1], key=i), cities=len(files) - i)
+        _collect(stream, runs, progress)
+    except KeyboardInterrupt as exc:
+        with no_signals():
+            stream.stop(kill=True)
+            sweep_partial_files([out])
+            raise _interrupted(exc, runs, len(files), out) from None
 
 
 def _collect(stream: Stream, runs: list[CityRun], progress: bool) -> None:
@@ -419,10 +427,11 @@ def _start_pool(jobs: int | None, cities: int) -> ProcessPoolExecutor:
     workers = max(1, min(jobs or os.cpu_count() or 1, cities))
     # spawn, not fork: a forked worker inherits the caller's event loop and threads (JupyterLab, a Playwright
     # session) and can hang in them; a spawned one starts clean, and its start-up overlaps the scoring anyway
-    executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
-                                   mp_context=multiprocessing.get_context("spawn"))
-    for _ in range(workers):
-        executor.submit(start_now)
+    with no_signals((signal.SIGINT,)):  # the workers start with Ctrl-C ignored (the batch decides what stops)
+        executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
+                                       mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(workers):
+            executor.submit(start_now)
     return executor
 
 
