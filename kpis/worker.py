@@ -38,8 +38,8 @@ def own_signals() -> None:
 
 
 def warm_worker() -> None:
-    """Pool initializer: register the engine, warm nbconvert and start this worker's kernel with the report's
-    imports done, all while the main process is still validating and scoring."""
+    """Pool initializer: register the engine, warm nbconvert, start this worker's kernel with the report's imports
+    done, and load what reading and scoring a city need, all while the main process is still planning."""
     own_signals()
     # start-up: papermill, nbconvert and the kernel machinery load in the workers only, never in a skipped re-run
     from . import engine
@@ -51,6 +51,11 @@ def warm_worker() -> None:
         engine.prewarm(KERNEL)
     except Exception:  # noqa: BLE001 - a kernel that fails to warm is started again, and reported, by the real run
         engine._shutdown()
+    # start-up: reading (openpyxl), checking and scoring (pandas) load here, once, before the first city arrives
+    from . import scoring, validation  # noqa: F401
+    from .library import load_targets
+
+    load_targets()
 
 
 def start_now() -> None:
