@@ -78,11 +78,11 @@ del _fig, _plt
 
 
 def prewarm(kernel_name: str, start_timeout: float = 120) -> None:
-    """Start this worker's kernel and import the report's libraries in it, before any city is ready: the batch
-    runner calls this while the main process is still validating and scoring, so the cost is hidden."""
+    """Start this worker's kernel and set it importing the report's libraries, without waiting: the kernel warms up
+    while the worker reads and scores its first city (the city's first cell simply queues behind the imports)."""
     _, kc = _get_kernel(kernel_name, start_timeout)
     _kernel["uses"] -= 1  # warming is not a city
-    kc.execute_interactive(WARM_IMPORTS, timeout=start_timeout, store_history=False)
+    kc.execute(WARM_IMPORTS, store_history=False)
 
 
 class ReusedKernelEngine(Engine):
