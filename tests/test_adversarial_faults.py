@@ -194,3 +194,20 @@ def test_a_signal_stops_the_batch_and_a_rerun_finishes_it(batch, signum, code):
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     status = re.findall(r"^\S.*?\s+\d{4}\s+(ok|skipped)\s", rerun.stdout, re.M)
     assert status == ["skipped", "ok"], rerun.stdout
+
+
+def test_failure_reasons_name_the_notebooks_own_cell():
+    """The cell's number among the notebook's code cells (papermill's injected cell not counted) and its first
+    line; never the kernel's execution count, which a reused kernel keeps counting across cities."""
+    from kpis.watchdog import cell_label
+
+    nb = nbformat.read(bundled("notebooks", "city_assessment.ipynb"), as_version=4)
+    injected = nbformat.v4.new_code_cell('submission = "x.xlsx"', metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(2, injected)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("\n\n  import time  \ntime.sleep(1)"))
+    assert cell_label(nb.cells, 3) == "cell 2 (`import time`)"
+    assert cell_label(nb.cells, 2) == "the injected parameters cell"
+    assert cell_label(nb.cells, 4).startswith("cell 3 (`from kpis.report import")
+    assert cell_label(nb.cells, None) == "a cell" and cell_label(nb.cells, 999) == "a cell"
+    nb.cells.insert(3, nbformat.v4.new_code_cell("x = '" + "y" * 200 + "'"))
+    assert cell_label(nb.cells, 3).endswith("…`)") and len(cell_label(nb.cells, 3)) < 100
