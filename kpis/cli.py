@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
     p.add_argument("--timeout", type=_seconds, default=600,
                    help=f"seconds allowed per city, above 0 and at most {MAX_TIMEOUT_S} (default: 600)")
+    p.add_argument("--notebook", type=Path, metavar="FILE.ipynb", default=None,
+                   help="a custom report notebook with the bundled one's parameters cell (default: the bundled one)")
     p.add_argument("--decimal-separator", dest="decimal_separator", choices=[".", ","], default=".",
                    help="how numbers are written in the reports (default: '.')")
     p.set_defaults(func=_assess)

@@ -8,11 +8,14 @@ Starting a kernel and importing pandas/matplotlib costs 2–3 s; running the rep
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing.util
 import subprocess
 
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import Engine, papermill_engines
+
+from .watchdog import CityTimeout, Watchdog, cell_label, guard, kernel_alive, kill_kernel_group, unguard
 
 ENGINE_NAME = "ssc-reuse"
 RECYCLE_AFTER = 25
@@ -26,15 +29,25 @@ def _shutdown() -> None:
     if kc is not None:
         kc.stop_channels()
     if km is not None:
-        km.shutdown_kernel(now=True)
+        kill_kernel_group(km)  # at once: a reused kernel holds nothing worth a polite shutdown
+        with contextlib.suppress(Exception):
+            km.shutdown_kernel(now=True)  # its connection files and sockets
     _kernel.clear()
 
 
 atexit.register(_shutdown)
 
 
+def kill_now() -> None:
+    """Kill this worker's kernel at once (the worker is being stopped: no time for a polite shutdown)."""
+    km = _kernel.get("km")
+    if km is not None:
+        kill_kernel_group(km)
+
+
 def _get_kernel(kernel_name: str, start_timeout: float):
-    if _kernel.get("name") != kernel_name or _kernel.get("uses", 0) >= RECYCLE_AFTER:
+    stale = "km" in _kernel and not kernel_alive(_kernel["km"])  # killed between two cities
+    if stale or _kernel.get("name") != kernel_name or _kernel.get("uses", 0) >= RECYCLE_AFTER:
         _shutdown()
     if "km" not in _kernel:
         from jupyter_client.manager import start_new_kernel
@@ -65,35 +78,57 @@ del _fig, _plt
 
 
 def prewarm(kernel_name: str, start_timeout: float = 120) -> None:
-    """Start this worker's kernel and import the report's libraries in it, before any city is ready: the batch
-    runner calls this while the main process is still validating and scoring, so the cost is hidden."""
+    """Start this worker's kernel and set it importing the report's libraries, without waiting: the kernel warms up
+    while the worker reads and scores its first city (the city's first cell simply queues behind the imports)."""
     _, kc = _get_kernel(kernel_name, start_timeout)
     _kernel["uses"] -= 1  # warming is not a city
-    kc.execute_interactive(WARM_IMPORTS, timeout=start_timeout, store_history=False)
+    kc.execute(WARM_IMPORTS, store_history=False)
 
 
 class ReusedKernelEngine(Engine):
-    """papermill's nbclient engine, but on a kernel that outlives the notebook."""
+    """papermill's nbclient engine, but on a kernel that outlives the notebook, with a watchdog (`watchdog.py`)
+    that enforces the city's timeout and notices a dead kernel within a fraction of a second."""
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
                                  start_timeout=60, execution_timeout=None, **kwargs):
         km, kc = _get_kernel(kernel_name, start_timeout)
+        dog = Watchdog(km, execution_timeout or float("inf"))
+        # the timeout is the city's, enforced by the watchdog; nbclient's own per-cell deadline is never reached
         client = PapermillNotebookClient(
-            nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
-            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
+            nb_man, km=km, timeout=None, startup_timeout=start_timeout, kernel_name=kernel_name,
+            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, on_cell_execute=dog.on_cell,
         )
         client.kc = kc
+        guard(kc, dog)
         try:
-            return client.execute(cleanup_kc=False)
-        except BaseException:
+            result = client.execute(cleanup_kc=False)
+        except BaseException as exc:
             _shutdown()  # a failed or timed-out city never leaves state for the next one
-            raise
+            raise _named(exc, dog, nb_man) from None
         finally:
+            unguard(kc)
             if nb_man.nb.cells and any(
                 o.get("output_type") == "error" for c in nb_man.nb.cells for o in c.get("outputs", [])
             ):
                 _shutdown()
+        if dog.timed_out():  # the interrupt stopped the cell in time: still a timeout, and a fresh kernel next
+            _shutdown()
+            raise _named(CityTimeout(f"timed out after {dog.timeout:g} s"), dog, nb_man)
+        return result
+
+
+class CellFault(RuntimeError):
+    """A timeout or a dead kernel, with the notebook cell that was running."""
+
+
+def _named(exc: BaseException, dog: Watchdog, nb_man) -> BaseException:
+    """The watchdog's verdict, with the running cell, wins over whatever nbclient raised while it acted."""
+    if dog.fired is None and not dog.timed_out() and type(exc).__name__ != "DeadKernelError":
+        return exc
+    reason = str(dog.fired) if dog.fired is not None else (
+        f"timed out after {dog.timeout:g} s" if dog.timed_out() else "kernel died")
+    return CellFault(f"{reason} (in {cell_label(nb_man.nb.cells, dog.cell_index)} of the report notebook)")
 
 
 def register() -> None:

@@ -3,8 +3,9 @@
 Two runs writing into the same `--out` would race on the same files, so a run takes a non-blocking lock on
 `--out/.ssc.lock` and a second run is refused at once (rather than made to wait: a batch can take many minutes, and a
 silent wait looks like a hang). City folders come from `paths.slugify`; when two different city names would get the
-same folder (in one batch or across runs), the later one gets a short hash of its name, and the top-level manifest
-records which name went to which folder.
+same folder (in one batch or across runs), the later one gets a short hash of its name (a marker file in each
+city folder says whose it is, so workers agree without talking), and the top-level manifest records which name
+went to which folder.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import stat
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import UserError
-from .paths import check_output_path, name_hash, name_key, slugify
+from .paths import atomic_write, check_output_path, name_hash, name_key, slugify
 
 LOCK_NAME = ".ssc.lock"
 CITY_OUTPUTS = ("results.xlsx", "manifest.json", "report.ipynb", "report.html", "report.pdf")
@@ -94,22 +98,73 @@ def _take(fd: int, out: Path, command: str) -> None:
 
 class FolderNames:
     """City name → folder under `--out`, so that two different names never share a folder, in one run or across
-    runs. Names that differ only in case or spacing are the same city (a re-run replaces its report)."""
+    runs, whichever worker reads the city. Names that differ only in case or spacing are the same city (a re-run
+    replaces its report).
 
-    def __init__(self, out: Path):
-        self.owner: dict[str, str] = {}  # folder → name key of the city that has it
-        for city, folder in previous_folders(out).items():
+    Shared through the file system: a folder belongs to the city whose name key is in its marker (`.ssc-name`),
+    created exclusively by the first worker to want the folder. Folders of earlier runs without a marker are known
+    from their manifests (`earlier`: city name → folder, as from `unmarked_folders`, read once per run)."""
+
+    MARKER = ".ssc-name"
+
+    def __init__(self, out: Path, earlier: dict[str, str] | None = None):
+        self.out = out
+        self.owner: dict[str, str] = {}  # folder → name key of the city an earlier run gave it to
+        for city, folder in (unmarked_folders(out) if earlier is None else earlier).items():
             self.owner.setdefault(folder, name_key(city))
 
     def folder_for(self, city: str) -> str:
         key = name_key(city)
-        folder = slugify(city)
-        if self.owner.get(folder, key) != key:
-            folder = slugify(f"{city}", suffix=name_hash(city))
-        if self.owner.get(folder, key) != key:  # a hash clash (or a name that already ends in that hash)
-            folder = slugify(f"{city}", suffix=name_hash(city, 16))
-        self.owner[folder] = key
-        return folder
+        choices = (slugify(city), slugify(city, suffix=name_hash(city)), slugify(city, suffix=name_hash(city, 16)))
+        for folder in choices:  # the hashed ones when the readable one is another city's (or a hash clash)
+            if self.owner.get(folder, key) == key and self._take(folder, key):
+                return folder
+        raise UserError(f"{shown(self.out / choices[0])}: every folder name for {city!r} belongs to another city; "
+                        "choose another --out")
+
+    def _take(self, folder: str, key: str) -> bool:
+        """True when `folder` is this city's: its marker says so, or this call created it (write, then link: a
+        marker is never seen half-written)."""
+        place = self.out / folder
+        if place.is_symlink():
+            raise UserError(f"{shown(place)} leads outside {shown(self.out)} (a link?); remove the link or choose "
+                            "another --out")
+        if place.exists() and not place.is_dir():
+            raise UserError(f"{shown(place)}: is a file where a city folder goes; move it or choose another --out")
+        place.mkdir(parents=True, exist_ok=True)
+        marker = place / self.MARKER
+        fd, tmp = tempfile.mkstemp(prefix=f"{self.MARKER}.", suffix=".part", dir=place)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass") as fh:
+                fh.write(key)
+                if hasattr(os, "fchmod"):
+                    os.fchmod(fh.fileno(), 0o644)
+            os.link(tmp, marker)  # fails when the marker exists: the folder has an owner already
+            return True
+        except FileExistsError:
+            return _marker_key(marker) == key
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _marker_key(marker: Path) -> str | None:
+    """The name key in a folder's marker; None for a marker that is a link, not a file, or unreadable."""
+    try:
+        fd = os.open(marker, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return None
+        return fh.read(4096).decode("utf-8", "surrogatepass")
+
+
+def unmarked_folders(out: Path) -> dict[str, str]:
+    """City name → folder of earlier runs' folders that have no marker (made before markers): what the workers of
+    this run cannot learn from the file system. Read once per run, in the main process."""
+    return {city: folder for city, folder in previous_folders(out).items()
+            if not os.path.lexists(out / folder / FolderNames.MARKER)}
 
 
 def previous_folders(out: Path) -> dict[str, str]:
@@ -145,10 +200,10 @@ def _read_json(path: Path) -> object:
 class OutputPlan:
     """Where each city of a run goes under `out`, checked before anything is written there."""
 
-    def __init__(self, out: Path, inputs: Iterable[Path | None]):
+    def __init__(self, out: Path, inputs: Iterable[Path | str | None], earlier: dict[str, str] | None = None):
         self.out = out
         self.inputs = [Path(p) for p in inputs if p is not None]
-        self.names = FolderNames(out)
+        self.names = FolderNames(out, earlier)
 
     def city_folder(self, city: str, year: object) -> tuple[str, Path]:
         """(folder name, resolved city-year folder); UserError when it leads outside `out` or over an input."""
@@ -163,3 +218,29 @@ class OutputPlan:
         for name in CITY_OUTPUTS:  # a link, pipe or folder at an output name: refused before anything is written
             check_output_path(city_dir / name)
         return slug, city_dir
+
+
+def previous_reports(out: Path) -> dict[str, tuple[Path, dict]]:
+    """Fingerprint -> (city folder, its manifest) of every finished report already in `out`."""
+    found: dict[str, tuple[Path, dict]] = {}
+    root = out.resolve()
+    for manifest in sorted(out.glob("*/*/manifest.json")):
+        try:
+            old = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        city_dir = manifest.parent.resolve()
+        finished = isinstance(old, dict) and old.get("status") in {"ok", "skipped"} and old.get("fingerprint")
+        if finished and root in city_dir.parents:
+            found.setdefault(old["fingerprint"], (city_dir, old))
+    return found
+
+
+def write_json(path: Path, payload: object) -> None:
+    """Readable UTF-8 JSON, written atomically; a file name holding a byte that is not UTF-8 (kept by Python as a
+    lone surrogate) is written as its \\udcXX escape, so the file stays valid JSON and reads back to the same name."""
+    text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    atomic_write(path, _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")

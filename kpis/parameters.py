@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from . import __version__
+from .errors import UserError
 from .paths import bundled
 
 
@@ -84,4 +85,13 @@ def check_parameters(params: dict[str, object], allowed: dict[str, object]) -> d
     return json.loads(json.dumps(params))
 
 
-# ---------------------------------------------------------------- one city
+
+def report_notebook(notebook: Path) -> dict[str, object]:
+    """The notebook's parameters; a notebook that is missing or unreadable is refused before any city starts."""
+    if not notebook.is_file():
+        raise UserError(f"{notebook}: no such notebook; give the path of a .ipynb file")
+    try:
+        return notebook_parameters(notebook)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise UserError(f"{notebook}: not a usable report notebook ({str(exc).splitlines()[0] if str(exc) else exc}); "
+                        "start from the bundled notebooks/city_assessment.ipynb") from None

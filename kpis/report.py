@@ -386,3 +386,13 @@ def _action_row(rank: int, rec, fmt: NumberFormat) -> dict:
             "sdg": ", ".join(f"SDG {s}" for s in (_get(rec, "sdg") or [])),
             "standards": ", ".join(_get(rec, "standards") or []),
             "source": _get(rec, "source") or ", ".join(_get(rec, "sources") or [])}
+
+
+def from_scored(path: str | Path, decimal_separator: str = ".") -> CityReport:
+    """The report of a city the batch has already read and scored (`ssc assess` writes the pair to a private file
+    for the notebook), so that a submission is read and scored once per run."""
+    import pickle
+
+    with open(path, "rb") as fh:
+        sub, results = pickle.load(fh)  # noqa: S301 - written by this run's own worker, never by a city
+    return CityReport(sub, results, recommend(results, measures=sub.measures), decimal_separator)

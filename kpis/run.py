@@ -15,20 +15,34 @@ import io
 import json
 import multiprocessing
 import os
-import re
+import pickle
+import shutil
+import signal
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from . import __version__, terminal
+from .batch import (
+    BatchInterrupted,
+    Claims,
+    Stream,
+    announce,
+    no_signals,
+    progress_bar,
+    stop_on_signals,
+    sweep_partial_files,
+)
 from .errors import UserError
-from .outdir import OutputPlan, folders_manifest, locked, shown
-from .parameters import check_parameters, code_fingerprint, notebook_parameters
+from .outdir import OutputPlan, folders_manifest, locked, previous_reports, shown, unmarked_folders, write_json
+from .parameters import check_parameters, code_fingerprint, report_notebook
 from .paths import atomic_write, bundled, demo_city, sha256_file
 from .render import PdfUnavailable
 from .worker import failure_reason, render_city, start_now, warm_worker
@@ -72,68 +86,108 @@ class BatchResult:
         return 1 if bad or self.pdf_message else 0
 
 
-def _previous_reports(out: Path) -> dict[str, tuple[Path, dict]]:
-    """Fingerprint -> (city folder, its manifest) of every finished report already in `out`."""
-    found: dict[str, tuple[Path, dict]] = {}
-    root = out.resolve()
-    for manifest in sorted(out.glob("*/*/manifest.json")):
-        try:
-            old = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        city_dir = manifest.parent.resolve()
-        finished = isinstance(old, dict) and old.get("status") in {"ok", "skipped"} and old.get("fingerprint")
-        if finished and root in city_dir.parents:
-            found.setdefault(old["fingerprint"], (city_dir, old))
-    return found
+def _plan(path: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
+          taken: Claims, decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None) -> CityRun:
+    """The main process's part of a city: its fingerprint, and whether a finished report lets it be skipped.
 
-
-def _prepare(path: Path, out: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
-             taken: set[str], decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None,
-             will_render=None, plan: OutputPlan | None = None):
-    """Validate, read and score one submission; write results.xlsx. Returns (run, params or None, title).
-
-    `will_render()` is called as soon as the city is read, checked and given its folder: the pool's warm-up
-    (kernels, nbconvert) then overlaps the scoring, and a batch whose cities are all refused never starts a pool.
-
-    `previous` (from `_previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
-    finished report is skipped without reading the workbook again, so that a re-run of unchanged cities does not
-    even import pandas.
-    """
+    `previous` (from `previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
+    finished report is skipped without reading the workbook, so that a re-run of unchanged cities does not even
+    import pandas. A city left "pending" goes to a worker (`assess_city`)."""
     # start-up: a skipped city never imports pandas, openpyxl or the scoring engine (a re-run of unchanged cities
     # returns in under a second)
     from .library import CATALOGUE_VERSION
 
     run = CityRun(input=str(path), catalogue_version=CATALOGUE_VERSION, target_set=targets.label)
-    t0 = time.perf_counter()
     if not path.is_file():
         run.status, run.reason = "invalid", _not_a_file(path)
-        return run, None, ""
+        return run
     run.input_sha256 = sha256_file(path)
     run.fingerprint = hashlib.sha256(
         f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
         f"|pdf={pdf}|{decimal_separator}".encode()
     ).hexdigest()
-    wanted = ["report.html"] + (["report.pdf"] if pdf else [])
-    if not force and _skip_as_before(run, previous or {}, taken, wanted):
-        return run, None, ""
-    sub = _read_into_place(run, path, plan or OutputPlan(out, [path]), taken, t0)
-    if sub is None or (not force and _unchanged(run, Path(run.out_dir), wanted)):
-        return run, None, ""
-    if will_render is not None:  # read, checked and given a safe folder: start the workers' warm-up now, so that it
-        will_render()  # overlaps the scoring (a batch of refused cities never starts a pool)
-    _score_and_save(run, sub, targets)
-    params = {"submission": str(path.resolve()), "targets": str(target_file.resolve()) if target_file else "",
-              "decimal_separator": decimal_separator}
-    return run, params, f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
+    if not force:
+        _skip_as_before(run, previous or {}, taken, _wanted(pdf))
+    return run
 
 
-def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken: set[str], wanted: list[str]) -> bool:
+def _wanted(pdf: bool) -> list[str]:
+    return ["report.html"] + (["report.pdf"] if pdf else [])
+
+
+@dataclass
+class CityJob:
+    """Everything a worker needs for one city, as plain data (it travels to the worker by pickle)."""
+
+    run: CityRun
+    out: str
+    target_file: str
+    notebook: str
+    allowed: dict
+    claim: str
+    force: bool = False
+    pdf: bool = False
+    decimal_separator: str = "."
+    timeout: float = 600
+    started: str = ""  # the folder where the worker notes the city it holds
+    key: int = 0
+    inputs: list[str] = field(default_factory=list)  # every input of the run: no output may overwrite one
+    folders: dict[str, str] = field(default_factory=dict)  # earlier runs' city folders without a marker
+
+
+def assess_city(job: CityJob) -> CityRun:
+    """Worker: read, check and score one city, write results.xlsx, then render its report; the city's run comes
+    back with its status. Reading and scoring happen here, once: the notebook gets the scored city (`scored`)."""
+    announce(job.started, job.key)
+    run, t0 = job.run, time.perf_counter()
+    try:
+        from .library import load_targets  # start-up: see _plan
+
+        targets = load_targets(Path(job.target_file) if job.target_file else None)
+        path = Path(run.input)
+        plan = OutputPlan(Path(job.out), job.inputs, job.folders)
+        sub = _read_into_place(run, path, plan, Claims(job.claim), t0)
+        if sub is None or (not job.force and _unchanged(run, Path(run.out_dir), _wanted(job.pdf))):
+            return run
+        results = _score_and_save(run, sub, targets)
+    except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
+        run.status, run.reason = "invalid", failure_reason(exc)
+        return run
+    params: dict[str, object] = {"submission": str(path.resolve()), "targets": job.target_file,
+                                 "decimal_separator": job.decimal_separator}
+    scored = None
+    try:
+        if "scored" in job.allowed:  # a custom notebook without it reads and scores the submission itself
+            scored = _scored_file(Path(run.out_dir), sub, results)
+            params["scored"] = str(scored)
+        title = f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
+        run.timings.update(render_city(job.notebook, check_parameters(params, job.allowed), run.out_dir, title,
+                                       job.timeout))
+        run.status = "ok"
+        run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
+    except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
+        run.status, run.reason = "failed", failure_reason(exc)
+    finally:
+        if scored is not None:
+            scored.unlink(missing_ok=True)
+    return run
+
+
+def _scored_file(city_dir: Path, sub, results) -> Path:
+    """The city as read and scored, for the notebook's kernel: a private file of its own in the city's folder
+    (exclusive, unpredictable name; removed once the report is made)."""
+    fd, name = tempfile.mkstemp(dir=city_dir, prefix=".scored.", suffix=".pickle.part")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump((sub, results), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return Path(name)
+
+
+def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken: Claims, wanted: list[str]) -> bool:
     """A finished report with this fingerprint is on disk: skip the city without reading its file again."""
     if run.fingerprint not in previous:
         return False
     city_dir, old = previous[run.fingerprint]
-    if str(city_dir) in taken or not all((city_dir / w).exists() for w in wanted):
+    if not all((city_dir / w).exists() for w in wanted) or str(city_dir) in taken:
         return False
     taken.add(str(city_dir))
     run.city, run.year = old.get("city", ""), old.get("year")
@@ -143,10 +197,10 @@ def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken:
     return True
 
 
-def _read_into_place(run: CityRun, path: Path, plan: OutputPlan, taken: set[str], t0: float):
+def _read_into_place(run: CityRun, path: Path, plan: OutputPlan, taken: Claims, t0: float):
     """Read and check the submission and give the city its folder (one per city name, inside the output folder,
     never over an input of the run); None (with the reason on `run`) when unusable."""
-    from .problems import SubmissionError  # start-up: see _prepare, only for a city that is read
+    from .problems import SubmissionError  # start-up: see _plan, only for a city that is read
     from .validation import read_submission
 
     try:
@@ -192,10 +246,10 @@ def _unchanged(run: CityRun, city_dir: Path, wanted: list[str]) -> bool:
     return False
 
 
-def _score_and_save(run: CityRun, sub, targets) -> None:
+def _score_and_save(run: CityRun, sub, targets):
     """Score the city and write results.xlsx (built in memory, written by atomic_write: a fresh temporary name,
     never through a link)."""
-    from .scoring import score  # start-up: see _prepare
+    from .scoring import score  # start-up: see _plan
 
     t1 = time.perf_counter()
     results = score(sub, targets=targets)
@@ -203,6 +257,7 @@ def _score_and_save(run: CityRun, sub, targets) -> None:
     results.to_excel(buf)
     atomic_write(Path(run.out_dir) / "results.xlsx", buf.getvalue())
     run.timings["score_s"] = round(time.perf_counter() - t1, 3)
+    return results
 
 
 def _one_run_per_folder(fn: Callable[P, R]) -> Callable[P, R]:
@@ -238,6 +293,10 @@ def assess(
 ) -> BatchResult:
     """Assess many cities: every bad submission is refused with its problems while the others go on.
 
+    The main process plans (inputs, fingerprints, what a finished report lets it skip); each city is read, checked,
+    scored and rendered in a worker, and its manifest is written as it finishes, so an interrupted batch resumes
+    where it stopped. Ctrl-C or SIGTERM raise `BatchInterrupted` after the workers and their kernels are stopped.
+
     `executor`: any concurrent.futures.Executor (default: a local process pool of `jobs` workers);
     `notebook`: a custom report notebook with the same parameters cell (default: the bundled one);
     `decimal_separator`: "." or "," for the numbers in the reports.
@@ -245,44 +304,87 @@ def assess(
     files = _checked_inputs(files, decimal_separator)
     from .library import load_targets  # start-up: missing inputs are refused before the catalogue loads
 
-    own_pool = executor is None
-    timed_out = False
+    out = Path(out)
+    target_file = Path(targets) if targets else None
+    target_set = load_targets(target_file)
+    notebook = Path(notebook) if notebook else bundled("notebooks", NOTEBOOK)
+    allowed = report_notebook(notebook)
+    # a custom notebook shapes the report as much as the code does
+    fingerprint = code_fingerprint() + (f"|{sha256_file(notebook)}" if notebook != bundled("notebooks", NOTEBOOK)
+                                        else "")
+    claims = Claims(uuid.uuid4().hex[:16])
+    runs: list[CityRun] = []
+    started = out / f".ssc-started-{claims.run_id}"
+    stream = Stream(None if executor is not None else partial(_start_pool, jobs), executor, timeout, started)
+    job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
+                  notebook=str(notebook), allowed=allowed, claim=claims.run_id, force=force, pdf=pdf,
+                  decimal_separator=decimal_separator, timeout=timeout, started=str(started),
+                  inputs=[str(p) for p in (*files, target_file, notebook) if p], folders=unmarked_folders(out))
+    plan = partial(_plan, targets=target_set, target_file=target_file, fingerprint=fingerprint, force=force, pdf=pdf,
+                   taken=claims, decimal_separator=decimal_separator)
     try:
-        out = Path(out)
-        target_file = Path(targets) if targets else None
-        target_set = load_targets(target_file)
-        notebook = Path(notebook) if notebook else bundled("notebooks", NOTEBOOK)
-        allowed = notebook_parameters(notebook)
-        fingerprint = code_fingerprint()
-        runs: list[CityRun] = []
-        taken: set[str] = set()
-        todo: list[tuple[CityRun, dict, str]] = []
-        previous = {} if force else _previous_reports(out)
-        plan = OutputPlan(out, [*files, target_file, notebook])
-
-        def will_render(cities: int) -> None:
-            # the first city that needs a report starts the pool, so that the workers' kernels warm up while it and
-            # the remaining cities are scored; a batch where every city is skipped or invalid never pays for
-            # starting (and stopping) worker processes
-            nonlocal executor
-            if executor is None:
-                executor = _start_pool(jobs, cities)
-
-        for i, path in enumerate(files):
-            try:
-                run, params, title = _prepare(path, out, target_set, target_file, fingerprint, force, pdf, taken,
-                                              decimal_separator, previous, partial(will_render, len(files) - i), plan)
-            except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
-                run = CityRun(input=str(path), status="invalid", reason=failure_reason(exc))
-                params, title = None, ""
-            runs.append(run)
-            if params is not None:
-                todo.append((run, check_parameters(params, allowed), title))
-        timed_out = _render_all(todo, notebook, timeout, executor, progress)
+        with stop_on_signals():
+            _stream(files, runs, stream, plan, job, out, started, force, progress)
     finally:
-        if own_pool and executor is not None:
-            _stop_pool(executor, kill=timed_out or not todo)  # nothing to render: stop the warm-up, do not wait
+        with no_signals():
+            stream.stop(kill=stream.stalled)
+            if stream.stalled or stream.broke:  # a killed worker leaves its temporary files behind
+                sweep_partial_files([out])
+            claims.release(out)
+            shutil.rmtree(started, ignore_errors=True)
     return _finish(BatchResult(runs, out), pdf)
+
+
+def _stream(files: list[Path], runs: list[CityRun], stream: Stream, plan, job, out: Path, started: Path,
+            force: bool, progress: bool) -> None:
+    """Plan each city and hand it to a worker at once; then collect. Ctrl-C or SIGTERM stop the workers (and their
+    kernels), remove partial files and raise `BatchInterrupted` with the one line to print."""
+    try:
+        previous = {} if force else previous_reports(out)
+        for i, path in enumerate(files):
+            runs.append(plan(path, previous=previous))
+            if runs[-1].status == "pending":  # a worker starts on it now, while the others are planned
+                started.mkdir(parents=True, exist_ok=True)
+                stream.submit(i, assess_city, job(runs[-1], key=i), cities=len(files) - i)
+        _collect(stream, runs, progress)
+    except KeyboardInterrupt as exc:
+        with no_signals():
+            stream.stop(kill=True)
+            sweep_partial_files([out])
+            raise _interrupted(exc, runs, len(files), out) from None
+
+
+def _collect(stream: Stream, runs: list[CityRun], progress: bool) -> None:
+    """Take each city back from its worker as it finishes and write its manifest at once."""
+    bar = progress_bar(len(stream.futures), progress)
+
+    def done(i: int, run: CityRun | None, error: BaseException | None) -> None:
+        if run is None:  # the worker never gave the city back (it died, or the batch stalled)
+            run = runs[i]
+            run.status, run.reason = "failed", failure_reason(error) if error else "no result"
+        runs[i] = run
+        if run.out_dir and run.status in {"ok", "failed"}:
+            _write_manifest(Path(run.out_dir) / "manifest.json", run)
+
+    try:
+        stream.collect(done, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _interrupted(exc: KeyboardInterrupt, runs: list[CityRun], total: int, out: Path) -> BatchInterrupted:
+    """Record what finished in the batch manifest and say so in one line."""
+    finished = [r for r in runs if r.status not in {"pending"}]
+    for run in runs:
+        if run.status == "pending":
+            run.reason = "interrupted before this city finished; re-run to continue"
+    if out.is_dir():
+        _write_manifest(out / "manifest.json", {"package_version": __version__, "interrupted": True,
+                                                "cities": [asdict(r) for r in runs],
+                                                "folders": folders_manifest(out, [(r.city, r.slug) for r in runs])})
+    signum = getattr(exc, "signum", signal.SIGINT)
+    return BatchInterrupted(signum, f"interrupted: {len(finished)} of {total} cities finished; re-run to continue")
 
 
 def _finish(result: BatchResult, pdf: bool) -> BatchResult:
@@ -325,62 +427,12 @@ def _start_pool(jobs: int | None, cities: int) -> ProcessPoolExecutor:
     workers = max(1, min(jobs or os.cpu_count() or 1, cities))
     # spawn, not fork: a forked worker inherits the caller's event loop and threads (JupyterLab, a Playwright
     # session) and can hang in them; a spawned one starts clean, and its start-up overlaps the scoring anyway
-    executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
-                                   mp_context=multiprocessing.get_context("spawn"))
-    for _ in range(workers):
-        executor.submit(start_now)
+    with no_signals((signal.SIGINT,)):  # the workers start with Ctrl-C ignored (the batch decides what stops)
+        executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
+                                       mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(workers):
+            executor.submit(start_now)
     return executor
-
-
-def _render_all(todo, notebook: Path, timeout: float, executor: Executor | None, progress: bool) -> bool:
-    """Render every prepared city; returns True when some city ran out of time (its worker must be killed)."""
-    if not todo:
-        return False
-    assert executor is not None, "a city to render always starts the pool"
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), desc="rendering reports", unit="city", file=sys.stderr, leave=False)
-    futures: dict[Future, CityRun] = {}
-    started = time.perf_counter()
-    for run, params, title in todo:
-        fut = executor.submit(render_city, str(notebook), params, run.out_dir, title, timeout)
-        futures[fut] = run
-    # every city gets its own time budget, counted from when a worker could first reach it
-    budget = timeout * (len(todo) / max(1, getattr(executor, "_max_workers", 1)) + 1)
-    pending = set(futures)
-    try:
-        while pending:
-            done, pending = wait(pending, timeout=max(0.1, started + budget - time.perf_counter()),
-                                 return_when="FIRST_COMPLETED")
-            if not done:
-                break
-            for fut in done:
-                run = futures[fut]
-                try:
-                    run.timings.update(fut.result())
-                    run.status = "ok"
-                    run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
-                except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
-                    run.status, run.reason = "failed", failure_reason(exc)
-                if bar is not None:
-                    bar.update(1)
-        for fut in pending:
-            run = futures[fut]
-            run.status, run.reason = "failed", f"timed out after {timeout:g} s"
-            fut.cancel()
-    finally:
-        if bar is not None:
-            bar.close()
-    return bool(pending)
-
-
-def _stop_pool(executor: Executor, kill: bool) -> None:
-    if kill:
-        for proc in list(getattr(executor, "_processes", {}).values()):
-            proc.terminate()
-    executor.shutdown(wait=not kill, cancel_futures=True)
 
 
 def _print_pdfs(runs: list[CityRun]) -> str:
@@ -402,14 +454,7 @@ def _print_pdfs(runs: list[CityRun]) -> str:
 
 
 def _write_manifest(path: Path, data) -> None:
-    """Readable UTF-8 JSON; a file name holding a byte that is not UTF-8 (kept by Python as a lone surrogate) is
-    written as its \\udcXX escape, so the manifest stays valid JSON and reads back to the same name."""
-    payload = asdict(data) if isinstance(data, CityRun) else data
-    text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-    atomic_write(path, _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
+    write_json(path, asdict(data) if isinstance(data, CityRun) else data)
 
 
 # ---------------------------------------------------------------- CLI
@@ -428,9 +473,13 @@ def summary_table(result: BatchResult) -> str:
 
 
 def cli_assess(args) -> int:
-    result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
-                    targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty(),
-                    decimal_separator=args.decimal_separator)
+    try:
+        result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
+                        targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty(),
+                        decimal_separator=args.decimal_separator, notebook=getattr(args, "notebook", None))
+    except BatchInterrupted as stop:
+        print(f"ssc assess: {stop.message}", file=sys.stderr)
+        return stop.code
     print(summary_table(result))
     for r in result.runs:
         if r.status == "invalid" and r.problems:

@@ -3,17 +3,44 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import time
 from pathlib import Path
 
 from .paths import atomic_write
+from .watchdog import cell_label
 
 KERNEL = "python3"
 
 
+class CityFailed(RuntimeError):
+    """The report of one city could not be made; the message is the reason kept in its manifest."""
+
+
+def _stop_worker(signum, frame) -> None:
+    """SIGTERM from the batch runner: kill this worker's kernel (it runs in a session of its own and would outlive
+    the worker) and leave at once; the runner removes any temporary file left behind."""
+    import sys
+
+    engine = sys.modules.get(f"{__package__}.engine")
+    if engine is not None:
+        engine.kill_now()
+    os._exit(128 + signum)
+
+
+def own_signals() -> None:
+    """A worker ignores Ctrl-C (the terminal sends it to the whole process group; the runner decides what stops)
+    and stops cleanly, kernel included, on SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+
+
 def warm_worker() -> None:
-    """Pool initializer: register the engine, warm nbconvert and start this worker's kernel with the report's
-    imports done, all while the main process is still validating and scoring."""
+    """Pool initializer: register the engine, warm nbconvert, start this worker's kernel with the report's imports
+    done, and load what reading and scoring a city need, all while the main process is still planning."""
+    own_signals()
     # start-up: papermill, nbconvert and the kernel machinery load in the workers only, never in a skipped re-run
     from . import engine
     from .render import warm_exporter
@@ -24,6 +51,11 @@ def warm_worker() -> None:
         engine.prewarm(KERNEL)
     except Exception:  # noqa: BLE001 - a kernel that fails to warm is started again, and reported, by the real run
         engine._shutdown()
+    # start-up: reading (openpyxl), checking and scoring (pandas) load here, once, before the first city arrives
+    from . import scoring, validation  # noqa: F401
+    from .library import load_targets
+
+    load_targets()
 
 
 def start_now() -> None:
@@ -31,7 +63,10 @@ def start_now() -> None:
 
 
 def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float) -> dict[str, float]:
-    """Worker: run the notebook with papermill on a reused kernel, then write report.html. Runs in a pool process."""
+    """Worker: run the notebook with papermill on a reused kernel, then write report.html. Runs in a pool process.
+
+    `timeout`: seconds the notebook may run; past it the kernel is interrupted, then killed (`watchdog.py`).
+    Raises CityFailed with a reason that names the notebook's cell."""
     # start-up: as in warm_worker, the notebook machinery loads in the workers only
     import nbformat
     import papermill
@@ -45,10 +80,13 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
     t0 = time.perf_counter()
     # no output path: papermill would rewrite the whole notebook at every cell's start and end (80 writes of a
     # growing file); the executed notebook is written once, atomically, below
-    nb = papermill.execute_notebook(
-        notebook, None, parameters=params, engine_name=engine.ENGINE_NAME, kernel_name=KERNEL,
-        progress_bar=False, execution_timeout=timeout, start_timeout=min(120, timeout), log_output=False,
-    )
+    try:
+        nb = papermill.execute_notebook(
+            notebook, None, parameters=params, engine_name=engine.ENGINE_NAME, kernel_name=KERNEL,
+            progress_bar=False, execution_timeout=timeout, start_timeout=min(120, timeout), log_output=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - every notebook failure becomes one reason naming its cell
+        raise CityFailed(_notebook_failure(exc, notebook)) from None
     atomic_write(out / "report.ipynb", nbformat.writes(nb))
     t1 = time.perf_counter()
     atomic_write(out / "report.html", notebook_to_html(nb, title))
@@ -56,10 +94,33 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
     return {"notebook_s": round(t1 - t0, 3), "html_s": round(t2 - t1, 3)}
 
 
-def failure_reason(exc: BaseException) -> str:
+def _notebook_failure(exc: BaseException, notebook: str) -> str:
     name = type(exc).__name__
+    if name == "CellFault":  # the watchdog's verdict, already naming the cell: timed out, or the kernel died
+        return str(exc)
     if name == "PapermillExecutionError":
-        cell = getattr(exc, "exec_count", None)
-        return f"the report notebook failed in cell {cell}: {getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}"
+        return (f"the report notebook failed in {_failed_cell(notebook, getattr(exc, 'source', ''))}: "
+                f"{getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}")[:500]
+    if name == "DeadKernelError":
+        return "kernel died"
+    return failure_reason(exc)
+
+
+def _failed_cell(notebook: str, source: str) -> str:
+    """The notebook's cell whose code raised (papermill gives the code and the kernel's execution count, which
+    counts every cell a reused kernel ever ran)."""
+    try:
+        cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError):
+        cells = []
+    same = ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
+            for c in cells]
+    return cell_label(cells, same.index(source)) if source in same else "a cell"
+
+
+def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, CityFailed):
+        return str(exc)
+    name = type(exc).__name__
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{name}: {first}"[:500]

@@ -14,8 +14,9 @@ import os
 import shutil
 import stat
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -213,13 +214,15 @@ def test_output_attack(name, tmp_path):
 
 
 class NoReport(Executor):
-    """Stands in for the report renderer: every city 'renders' at once (the folder is chosen before this)."""
+    """Runs each city's worker job here and now (read, folder, score, results.xlsx), with the report renderer
+    standing in: every city 'renders' at once."""
 
     _max_workers = 1
 
     def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
         done: Future = Future()
-        done.set_result({"render_s": 0.0})
+        with mock.patch("kpis.run.render_city", lambda *a, **k: {"render_s": 0.0}):
+            done.set_result(fn(*args, **kwargs))
         return done
 
 
@@ -283,3 +286,37 @@ def test_links_at_temporary_names_in_a_city_folder_are_never_followed(tmp_path):
     assert victim.read_bytes() == b"not yours"
     assert (city_dir / "results.xlsx").is_file() and not (city_dir / "results.xlsx").is_symlink()
     assert not [p for p in city_dir.iterdir() if p.name.endswith(".part") and not p.is_symlink()]
+
+
+def test_workers_racing_for_one_folder_agree_through_the_file_system(tmp_path):
+    """Cities are read in the workers: four threads at once, two names sharing a folder name and one city sent
+    twice. Different names get different folders, the same name the same folder (its second copy refused)."""
+    names = ["Springfield (IL)", "Springfield, IL", "springfield  (IL)", "Springfield; IL"]
+    files = [workbook(tmp_path / "in" / f"{i}.xlsx", city=name) for i, name in enumerate(names)]
+    out = tmp_path / "out"
+    with mock.patch("kpis.run.render_city", lambda *a, **k: {"render_s": 0.0}), ThreadPoolExecutor(4) as pool:
+        result = kpis.assess(files, out=out, executor=pool, progress=False)
+    by_name = {r.city: r for r in result.runs}
+    assert sorted(r.status for r in result.runs) == ["invalid", "ok", "ok", "ok"], [r.reason for r in result.runs]
+    twice = [r for r in result.runs if r.status == "invalid"][0]
+    assert twice.city in {"Springfield (IL)", "springfield  (IL)"} and "appears twice" in twice.reason
+    ok = [r for r in result.runs if r.status == "ok"]
+    assert len({r.slug for r in ok}) == 3 and "springfield-il" in {r.slug for r in ok}
+    for r in ok:
+        assert (out / r.slug / ".ssc-name").read_text(encoding="utf-8") == " ".join(r.city.casefold().split())
+    folders = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["folders"]
+    assert {k: folders[k] for k in ("Springfield, IL", "Springfield; IL")} == {
+        k: by_name[k].slug for k in ("Springfield, IL", "Springfield; IL")}
+    assert not list(out.rglob("*.part")) and not list(out.rglob(".ssc-claim-*"))
+
+
+def test_an_earlier_runs_folder_without_a_marker_stays_its_citys(tmp_path):
+    """A folder made before markers existed is known from its manifest: another name is given the hashed folder."""
+    out = tmp_path / "out"
+    old = out / "city" / "2024"
+    old.mkdir(parents=True)
+    (old / "manifest.json").write_text(json.dumps({"city": "!!!", "year": 2024, "status": "ok"}), encoding="utf-8")
+    (old / "results.xlsx").write_bytes(b"an earlier city's results")
+    folders = _run([workbook(tmp_path / "in" / "q.xlsx", city="???")], out)
+    assert folders["???"].startswith("city-") and (old / "results.xlsx").read_bytes() == b"an earlier city's results"
+    assert _run([workbook(tmp_path / "in" / "x.xlsx", city="!!!")], out) == {"!!!": "city"}

@@ -1,0 +1,74 @@
+"""Time to the first report, total time and CPU of `ssc assess` on one batch, for one or more checkouts in the same
+run (so that a before/after comparison shares the machine's load).
+
+    python bench/bench_stream.py --cities 20 --checkout /path/to/main --checkout .
+
+Each checkout runs `python -m kpis.cli assess` with PYTHONPATH set to it. The first report is the first
+report.html to appear under --out (polled every 0.1 s); CPU is the children's user+system time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kpis import synthetic
+from kpis.paths import bundled, demo_city
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(checkout: Path, files: list[Path], out: Path, jobs: int) -> tuple[float, float, float, int]:
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    cpu0, t0 = _cpu(), time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "kpis.cli", "assess", *map(str, files), "--out", str(out),
+                             "--force", "--jobs", str(jobs)], cwd=out.parent, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = None
+    while proc.poll() is None:
+        if first is None and next(out.glob("*/*/report.html"), None) is not None:
+            first = time.perf_counter() - t0
+        time.sleep(0.1)
+    total = time.perf_counter() - t0
+    written = len(list(out.glob("*/*/report.html")))
+    return (first if first is not None else total), total, _cpu() - cpu0, written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cities", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--checkout", action="append", type=Path, default=None,
+                        help="a source tree to run (repeatable; default: this one)")
+    args = parser.parse_args()
+    checkouts = args.checkout or [Path(__file__).resolve().parent.parent]
+    work = Path(tempfile.mkdtemp(prefix="ssc-bench-stream-"))
+    try:
+        files = [demo_city(), *sorted(bundled("data", "cities").glob("*.xlsx"))]
+        extra = max(0, args.cities - len(files))
+        if extra:
+            files += synthetic.write_workbooks(synthetic.cities(extra, seed=2026), work / "invented")
+        files = files[: args.cities]
+        print(f"cities: {len(files)}, jobs: {args.jobs}")
+        print(f"{'checkout':40} {'first report':>13} {'total':>8} {'CPU-s':>7} {'CPU-s/city':>10} reports")
+        for i, checkout in enumerate(checkouts):
+            out = work / f"out{i}"
+            first, total, cpu, written = _run(checkout.resolve(), files, out, args.jobs)
+            print(f"{str(checkout)[-40:]:40} {first:11.1f} s {total:6.1f} s {cpu:7.1f} {cpu / len(files):10.2f} "
+                  f"{written}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
