@@ -70,6 +70,12 @@ def _look(page, html: Path) -> dict:
         return {src: img.getAttribute('src').slice(0, 30), complete: img.complete,
                 width: img.naturalWidth, colours: colours.size};
     })""")
+    seen["charts"] = page.evaluate("""() => Array.from(document.querySelectorAll('figure.chart svg')).map(svg => {
+        const box = svg.getBoundingClientRect();
+        const fills = new Set(Array.from(svg.querySelectorAll('[fill]')).map(e => e.getAttribute('fill')));
+        return {width: box.width, height: box.height, fills: fills.size, shapes: svg.querySelectorAll('rect,path').length,
+                title: (svg.querySelector('title') || {}).textContent || ''};
+    })""")
     seen["text"] = page.inner_text("body")
     seen["bad_nodes"] = page.evaluate("""() => document.querySelectorAll(
         'img[src="x"], script, [onerror], [onmouseover]').length""")
@@ -83,10 +89,11 @@ def test_city_report_in_a_browser(chromium, hostile_report):
     assert seen["bad_nodes"] == 0
     assert HOSTILE in seen["text"]  # the city's name is shown, as text
     assert '<b onmouseover="alert(2)">x</b>' in seen["text"]
-    assert len(seen["images"]) == 3
-    for img in seen["images"]:
-        assert img["complete"] and img["width"] > 100, img
-        assert img["colours"] > 5, img  # a real chart, not a blank square
+    assert len(seen["charts"]) == 3  # inline SVG, drawn from the data
+    for chart in seen["charts"]:
+        assert chart["width"] > 100 and chart["height"] > 100, chart
+        assert chart["shapes"] >= 3 and chart["fills"] >= 2 and chart["title"], chart  # a real chart, named
+    assert seen["charts"][0]["fills"] > 5  # the wheel: bands and sub-dimension colours
 
 
 def test_pdf_is_printed(hostile_report):
