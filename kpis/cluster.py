@@ -184,6 +184,10 @@ class Remote(Executor):
         return run
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """The warm-up plugin is this batch's: a worker that joins later (one without kpis, say) is not refused by
+        the scheduler for want of it."""
+        with contextlib.suppress(Exception):
+            self.client.unregister_worker_plugin("ssc-warm")
         if self.own:
             with contextlib.suppress(Exception):
                 self.client.close(timeout=10)

@@ -166,9 +166,11 @@ def test_separate_scheduler_and_workers_send_reports_to_the_client(tmp_path):
             _wait_for(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 3, 60, "the bare worker")
         finally:
             client.close()
-        attack("assess", str(inputs[0]), "--out", str(out / "again"), "--scheduler", address, cwd=client_dir,
+        refused = attack("assess", str(inputs[0]), "--out", str(out / "again"), "--scheduler", address, cwd=client_dir,
                out=out / "again", inputs=inputs, message=re.compile(r"tcp://127\.0\.0\.1:\d+ cannot run kpis"),
                within=30, env={"PYTHONPATH": str(WORKER_ROOT)})
+        print(f"worker without kpis refused in {refused.seconds:.1f} s: {refused.stderr.strip()}")
+        assert "Install ssc-kpis" in refused.stderr
     finally:
         for proc in reversed(procs):
             os.killpg(proc.pid, signal.SIGTERM)
