@@ -219,6 +219,7 @@ def connect(scheduler: str | None, executor: Executor | None, out: Path, claims:
     own = client is None
     if own:
         try:
+            _check_address(str(scheduler))
             client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise UserError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}); start it with "
@@ -233,6 +234,13 @@ def connect(scheduler: str | None, executor: Executor | None, out: Path, claims:
         if own:
             client.close()
         raise
+
+
+def _check_address(scheduler: str) -> None:
+    """A malformed address is refused before a client exists (a half-made one hangs for 40 s on its way out)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    parse_host_port(parse_address(scheduler)[1])
 
 
 def _check_workers(client) -> None:
