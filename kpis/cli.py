@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a custom report notebook with the bundled one's parameters cell (default: the bundled one)")
     p.add_argument("--decimal-separator", dest="decimal_separator", choices=[".", ","], default=".",
                    help="how numbers are written in the reports (default: '.')")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="run the cities on a Dask cluster (`dask scheduler`, `dask worker`); no shared disk needed")
     p.set_defaults(func=_assess)
 
     p = sub.add_parser("compare", help="compare many cities/years and write a comparison report")

@@ -40,6 +40,7 @@ from .batch import (
     stop_on_signals,
     sweep_partial_files,
 )
+from .cluster import closing, connect
 from .errors import UserError
 from .outdir import OutputPlan, folders_manifest, locked, previous_reports, shown, unmarked_folders, write_json
 from .parameters import check_parameters, code_fingerprint, report_notebook
@@ -290,6 +291,7 @@ def assess(
     progress: bool = True,
     notebook: Path | str | None = None,
     decimal_separator: str = ".",
+    scheduler: str | None = None,
 ) -> BatchResult:
     """Assess many cities: every bad submission is refused with its problems while the others go on.
 
@@ -297,7 +299,7 @@ def assess(
     scored and rendered in a worker, and its manifest is written as it finishes, so an interrupted batch resumes
     where it stopped. Ctrl-C or SIGTERM raise `BatchInterrupted` after the workers and their kernels are stopped.
 
-    `executor`: any concurrent.futures.Executor (default: a local process pool of `jobs` workers);
+    `executor`: any Executor (default: a local pool of `jobs` workers); a Dask one, or `scheduler`: `cluster.py`;
     `notebook`: a custom report notebook with the same parameters cell (default: the bundled one);
     `decimal_separator`: "." or "," for the numbers in the reports.
     """
@@ -315,6 +317,7 @@ def assess(
     claims = Claims(uuid.uuid4().hex[:16])
     runs: list[CityRun] = []
     started = out / f".ssc-started-{claims.run_id}"
+    executor = connect(scheduler, executor, out, claims, target_file, notebook) or executor  # Dask: no shared disk
     stream = Stream(None if executor is not None else partial(_start_pool, jobs), executor, timeout, started)
     job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
                   notebook=str(notebook), allowed=allowed, claim=claims.run_id, force=force, pdf=pdf,
@@ -323,7 +326,7 @@ def assess(
     plan = partial(_plan, targets=target_set, target_file=target_file, fingerprint=fingerprint, force=force, pdf=pdf,
                    taken=claims, decimal_separator=decimal_separator)
     try:
-        with stop_on_signals():
+        with stop_on_signals(), closing(executor):
             _stream(files, runs, stream, plan, job, out, started, force, progress)
     finally:
         with no_signals():
@@ -476,7 +479,8 @@ def cli_assess(args) -> int:
     try:
         result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
                         targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty(),
-                        decimal_separator=args.decimal_separator, notebook=getattr(args, "notebook", None))
+                        decimal_separator=args.decimal_separator, notebook=getattr(args, "notebook", None),
+                        scheduler=getattr(args, "scheduler", None))
     except BatchInterrupted as stop:
         print(f"ssc assess: {stop.message}", file=sys.stderr)
         return stop.code
