@@ -69,6 +69,7 @@ def locked(out: Path, inputs: Iterable[Path | None] = (), command: str = "ssc") 
     if clash:
         raise UserError(clash)
     check_output_path(out / "manifest.json")  # refused now, not after the reports are made
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     lock = out / LOCK_NAME
     check_output_path(lock)
@@ -78,8 +79,19 @@ def locked(out: Path, inputs: Iterable[Path | None] = (), command: str = "ssc") 
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield out
+    except BaseException:
+        if created:  # a run refused before it wrote anything (a bad option, no scheduler) leaves no folder behind
+            _remove_if_only_lock(out)
+        raise
     finally:
         os.close(fd)  # closing the descriptor releases the lock; the file stays (removing it would race)
+
+
+def _remove_if_only_lock(out: Path) -> None:
+    with contextlib.suppress(OSError):
+        if [p.name for p in out.iterdir()] == [LOCK_NAME]:
+            (out / LOCK_NAME).unlink()
+            out.rmdir()
 
 
 def _take(fd: int, out: Path, command: str) -> None:
