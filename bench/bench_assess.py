@@ -32,17 +32,22 @@ def _timed(cmd: list[str], cwd: Path) -> float:
     return time.perf_counter() - t0
 
 
+def batch_inputs(n: int, work: Path) -> tuple[list[Path], int]:
+    """The bundled cities, topped up with invented ones in `work` to n; also how many were invented."""
+    files = [demo_city(), *sorted(bundled("data", "cities").glob("*.xlsx"))]
+    extra = max(0, n - len(files))
+    if extra:
+        files += synthetic.write_workbooks(synthetic.cities(extra, seed=2026), work / "invented")
+    return files[:n], extra
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cities", type=int, default=10)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ssc-bench-"))
     try:
-        files = [demo_city(), *sorted(bundled("data", "cities").glob("*.xlsx"))]
-        extra = max(0, args.cities - len(files))
-        if extra:
-            files += synthetic.write_workbooks(synthetic.cities(extra, seed=2026), work / "invented")
-        files = files[: args.cities]
+        files, extra = batch_inputs(args.cities, work)
         notebook = bundled("notebooks", "city_assessment.ipynb")
         print(f"cities: {len(files)} ({extra} invented)")
 

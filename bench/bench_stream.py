@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kpis import synthetic
-from kpis.paths import bundled, demo_city
+from bench_assess import batch_inputs  # the same cities as the naive-loop benchmark
 
 
 def _cpu() -> float:
@@ -54,11 +53,7 @@ def main() -> None:
     checkouts = args.checkout or [Path(__file__).resolve().parent.parent]
     work = Path(tempfile.mkdtemp(prefix="ssc-bench-stream-"))
     try:
-        files = [demo_city(), *sorted(bundled("data", "cities").glob("*.xlsx"))]
-        extra = max(0, args.cities - len(files))
-        if extra:
-            files += synthetic.write_workbooks(synthetic.cities(extra, seed=2026), work / "invented")
-        files = files[: args.cities]
+        files, _ = batch_inputs(args.cities, work)
         print(f"cities: {len(files)}, jobs: {args.jobs}")
         print(f"{'checkout':40} {'first report':>13} {'total':>8} {'CPU-s':>7} {'CPU-s/city':>10} reports")
         for i, checkout in enumerate(checkouts):

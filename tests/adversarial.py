@@ -116,3 +116,25 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _diff(a: dict[str, str], b: dict[str, str]) -> list[str]:
     return sorted({k for k in a.keys() | b.keys() if a.get(k) != b.get(k)})
+
+
+def named_cities(folder: Path, names: list[str], seed: int) -> list[Path]:
+    """Invented city workbooks whose file names start with `names` (a notebook cell can react to "hang", …)."""
+    from kpis import synthetic
+
+    files = synthetic.write_workbooks(synthetic.cities(len(names), seed=seed), folder)
+    return [f.rename(f.with_name(f"{name}-{f.name}")) for f, name in zip(files, names, strict=True)]
+
+
+def notebook_with(folder: Path, name: str, *cells: str) -> Path:
+    """The bundled report notebook with `cells` inserted after its parameters cell (a fault to inject)."""
+    import nbformat
+
+    from kpis.paths import bundled
+
+    nb = nbformat.read(bundled("notebooks", "city_assessment.ipynb"), as_version=4)
+    for i, cell in enumerate(cells):
+        nb.cells.insert(2 + i, nbformat.v4.new_code_cell(cell))
+    path = folder / name
+    nbformat.write(nb, path)
+    return path

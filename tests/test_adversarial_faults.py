@@ -18,9 +18,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from adversarial import TRACEBACK, attack
+from adversarial import TRACEBACK, attack, named_cities, notebook_with
 
-from kpis import synthetic
 from kpis.paths import bundled
 
 HANG_CELL = (
@@ -31,17 +30,11 @@ HANG_CELL = (
 
 
 def _notebook(folder: Path) -> Path:
-    nb = nbformat.read(bundled("notebooks", "city_assessment.ipynb"), as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell("import os, time\nfrom pathlib import Path"))
-    nb.cells.insert(3, nbformat.v4.new_code_cell(HANG_CELL))
-    path = folder / "hanging.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return notebook_with(folder, "hanging.ipynb", "import os, time\nfrom pathlib import Path", HANG_CELL)
 
 
 def _cities(folder: Path, names: list[str]) -> list[Path]:
-    files = synthetic.write_workbooks(synthetic.cities(len(names), seed=11), folder)
-    return [f.rename(f.with_name(f"{name}-{f.name}")) for f, name in zip(files, names, strict=True)]
+    return named_cities(folder, names, seed=11)
 
 
 @pytest.fixture

@@ -18,13 +18,10 @@ import time
 from pathlib import Path
 
 import distributed
-import nbformat
 import pytest
-from adversarial import TRACEBACK, attack
+from adversarial import TRACEBACK, attack, named_cities, notebook_with
 
 import kpis
-from kpis import synthetic
-from kpis.paths import bundled
 
 FAULT_CELL = """import os, time
 from pathlib import Path
@@ -40,16 +37,11 @@ WORKER_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _notebook(folder: Path) -> Path:
-    nb = nbformat.read(bundled("notebooks", "city_assessment.ipynb"), as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell(FAULT_CELL))
-    path = folder / "faults.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return notebook_with(folder, "faults.ipynb", FAULT_CELL)
 
 
 def _cities(folder: Path, names: list[str]) -> list[Path]:
-    files = synthetic.write_workbooks(synthetic.cities(len(names), seed=5), folder)
-    return [f.rename(f.with_name(f"{name}-{f.name}")) for f, name in zip(files, names, strict=True)]
+    return named_cities(folder, names, seed=5)
 
 
 def _wait_for(check, within: float, what: str):
