@@ -90,8 +90,8 @@ def _percentages_stay_in_their_band(report: CityReport) -> list[str]:
     for dimension in report.dimensions:
         for row in report._kpi_rows(report.kpis[report.kpis["dimension"] == dimension]):
             match = _PERCENT.fullmatch(row["achievement"].replace("\u202f", ""))
-            if match and row["band"] in rules.BANDS:
-                shown = float(match.group(1).replace(",", "."))
+            shown = rules.parse_number(match.group(1), report.fmt.decimal_separator).value if match else None
+            if shown is not None and row["band"] in rules.BANDS:
                 if rules.band_of(shown) != row["band"]:
                     out.append(f"{row['code']} {row['label']}: {row['achievement']} is shown in band {row['band']}")
     for r in report.summary.dropna(subset=["score"]).itertuples():
