@@ -85,3 +85,10 @@ class ProblemCollector:
 
     def warning(self, message: str | Message, sheet: str = "", cell: str = "", kpi: str = "") -> None:
         self.add("warning", message, sheet, cell, kpi)
+
+
+def unreadable(file: str, reason: object) -> list[Problem]:
+    """The one problem of a file that cannot be read at all (refused by a cap, or a parser gave up)."""
+    out = ProblemCollector(file)
+    out.error(reason if isinstance(reason, Message) else str(reason))
+    return out.problems

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import limits
 from ..i18n import M, Message
 from ..paths import sha256_file
-from ..problems import Problem, ProblemCollector
+from ..problems import Problem, ProblemCollector, unreadable
 from .longcsv import read_csv
 from .submission import CSV_COLUMNS, FRAME_COLUMNS, NUMBER_KEYS, CityProfile, Submission
 from .workbook import read_xlsx
@@ -30,20 +30,11 @@ def load(path: Path) -> tuple[Submission | None, list[Problem]]:
     try:
         kind = limits.check_file(path)
         digest = sha256_file(path)
-    except limits.Refused as exc:
-        out.error(str(exc))
-        return None, out.problems
-    except Exception as exc:  # noqa: BLE001 - e.g. a damaged compressed stream
-        out.error(_explain_parser_error(exc))
-        return None, out.problems
-    try:
         sub = read_csv(path, out) if kind == "csv" else read_xlsx(path, out)
     except limits.Refused as exc:
-        out.error(str(exc))
-        return None, out.problems
+        return None, unreadable(str(path), exc)
     except Exception as exc:  # noqa: BLE001 - a parser failing on a malformed file is a user-facing problem
-        out.error(_explain_parser_error(exc))
-        return None, out.problems
+        return None, unreadable(str(path), _explain_parser_error(exc))
     if sub is not None:
         sub.sha256 = digest
     return sub, out.problems
