@@ -196,6 +196,20 @@ def date_text(day: dt.date, lang: str) -> str:
     return format_date(day, format="long", locale=LOCALES[lang])
 
 
+@dataclass(frozen=True)
+class Num:
+    """A number inside a message, written the way the message's language writes it ('10,000', '10 000', '1,5')."""
+
+    value: float
+    digits: int = 0
+
+    def localise(self, lang: str) -> str:
+        return decimal_text(self.value, lang, "#,##0" + ("." + "#" * self.digits if self.digits else ""))
+
+    def __str__(self) -> str:
+        return self.localise(DEFAULT_LANGUAGE)
+
+
 def decimal_sign(lang: str) -> str:
     """The decimal separator of a language ('.' in English and Chinese, ',' in French, Russian and Spanish)."""
     return str(babel_locale(lang).number_symbols.get("latn", {}).get("decimal", "."))
