@@ -11,7 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from .i18n import DEFAULT_LANGUAGE, N_, direction, translate_markdown, translator
 from .paths import atomic_write, bundled
+
+#: The report page's own words (the contents list and its links back).
+PAGE_TEXT = {"contents": N_("Contents"), "back": N_("Back to contents")}
 
 # The headless shell first: it has no sign-in, no component updater and no other browser services, so it never
 # starts a request of its own. A full Chromium is kept quiet by CHROMIUM_ARGS.
@@ -68,10 +72,18 @@ def warm_exporter() -> None:
     notebook_to_html(nb, "warm-up")
 
 
-def notebook_to_html(nb, title: str) -> str:
-    """Render an executed notebook (NotebookNode) with the report template: no code, no prompts, no parameters."""
+def notebook_to_html(nb, title: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Render an executed notebook (NotebookNode) with the report template: no code, no prompts, no parameters;
+    the notebook's headings and paragraphs, the page's `lang` and `dir` and its own words in `lang`."""
     css = bundled("templates", "report.css").read_text(encoding="utf-8")
-    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}, "ssc_css": css})
+    if lang != DEFAULT_LANGUAGE:
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = translate_markdown(cell.source, lang)
+    _ = translator(lang)
+    resources = {"metadata": {"name": title}, "ssc_css": css, "ssc_lang": lang, "ssc_dir": direction(lang),
+                 "ssc_text": {key: _(text) for key, text in PAGE_TEXT.items()}}
+    body, _resources = _exporter().from_notebook_node(nb, resources=resources)
     return body
 
 

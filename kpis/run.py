@@ -18,7 +18,6 @@ import os
 import pickle
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import uuid
@@ -42,6 +41,7 @@ from .batch import (
 )
 from .cluster import closing, connect
 from .errors import UserError
+from .i18n import check_language, report_language, translator
 from .outdir import OutputPlan, folders_manifest, locked, previous_reports, shown, unmarked_folders, write_json
 from .parameters import check_parameters, code_fingerprint, report_notebook
 from .paths import atomic_write, bundled, demo_city, sha256_file
@@ -88,7 +88,8 @@ class BatchResult:
 
 
 def _plan(path: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
-          taken: Claims, decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None) -> CityRun:
+          taken: Claims, decimal_separator: str | None = None, previous: dict[str, tuple[Path, dict]] | None = None,
+          lang: str | None = None) -> CityRun:
     """The main process's part of a city: its fingerprint, and whether a finished report lets it be skipped.
 
     `previous` (from `previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
@@ -105,7 +106,7 @@ def _plan(path: Path, targets, target_file: Path | None, fingerprint: str, force
     run.input_sha256 = sha256_file(path)
     run.fingerprint = hashlib.sha256(
         f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
-        f"|pdf={pdf}|{decimal_separator}".encode()
+        f"|pdf={pdf}|{decimal_separator or ''}|{lang or ''}".encode()
     ).hexdigest()
     if not force:
         _skip_as_before(run, previous or {}, taken, _wanted(pdf))
@@ -128,7 +129,8 @@ class CityJob:
     claim: str
     force: bool = False
     pdf: bool = False
-    decimal_separator: str = "."
+    decimal_separator: str | None = None
+    lang: str | None = None  # None: the language each city's Profile names
     timeout: float = 600
     started: str = ""  # the folder where the worker notes the city it holds
     key: int = 0
@@ -154,16 +156,20 @@ def assess_city(job: CityJob) -> CityRun:
     except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
         run.status, run.reason = "invalid", failure_reason(exc)
         return run
+    lang = report_language(sub, job.lang)
     params: dict[str, object] = {"submission": str(path.resolve()), "targets": job.target_file,
-                                 "decimal_separator": job.decimal_separator}
+                                 "decimal_separator": job.decimal_separator or ""}
+    if "language" in job.allowed:
+        params["language"] = lang
     scored = None
     try:
         if "scored" in job.allowed:  # a custom notebook without it reads and scores the submission itself
             scored = _scored_file(Path(run.out_dir), sub, results)
             params["scored"] = str(scored)
-        title = f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
+        title = translator(lang)("{city} {year}: U4SSC recommendation report", city=sub.profile.city,
+                                 year=sub.profile.year)
         run.timings.update(render_city(job.notebook, check_parameters(params, job.allowed), run.out_dir, title,
-                                       job.timeout))
+                                       job.timeout, lang))
         run.status = "ok"
         run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
     except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
@@ -270,7 +276,7 @@ def _one_run_per_folder(fn: Callable[P, R]) -> Callable[P, R]:
         bound = inspect.signature(fn).bind(*args, **kwargs)
         bound.apply_defaults()
         given = bound.arguments
-        given["files"] = _checked_inputs(given["files"], given["decimal_separator"])
+        given["files"] = _checked_inputs(given["files"], given["decimal_separator"], given["lang"])
         inputs = [*given["files"], given["targets"], given["notebook"]]
         with locked(Path(given["out"]), [Path(p) for p in inputs if p], command="assess"):
             return fn(*bound.args, **bound.kwargs)
@@ -290,8 +296,9 @@ def assess(
     executor: Executor | None = None,
     progress: bool = True,
     notebook: Path | str | None = None,
-    decimal_separator: str = ".",
+    decimal_separator: str | None = None,
     scheduler: str | None = None,
+    lang: str | None = None,
 ) -> BatchResult:
     """Assess many cities: every bad submission is refused with its problems while the others go on.
 
@@ -301,9 +308,10 @@ def assess(
 
     `executor`: any Executor (default: a local pool of `jobs` workers); a Dask one, or `scheduler`: `cluster.py`;
     `notebook`: a custom report notebook with the same parameters cell (default: the bundled one);
-    `decimal_separator`: "." or "," for the numbers in the reports.
+    `lang`: the reports' language (default: the one each city's Profile names, else English);
+    `decimal_separator`: "." or "," overrides the language's decimal sign.
     """
-    files = _checked_inputs(files, decimal_separator)
+    files = _checked_inputs(files, decimal_separator, lang)
     from .library import load_targets  # start-up: missing inputs are refused before the catalogue loads
 
     out = Path(out)
@@ -321,10 +329,10 @@ def assess(
     stream = Stream(None if executor is not None else partial(_start_pool, jobs), executor, timeout, started)
     job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
                   notebook=str(notebook), allowed=allowed, claim=claims.run_id, force=force, pdf=pdf,
-                  decimal_separator=decimal_separator, timeout=timeout, started=str(started),
+                  decimal_separator=decimal_separator, lang=lang, timeout=timeout, started=str(started),
                   inputs=[str(p) for p in (*files, target_file, notebook) if p], folders=unmarked_folders(out))
     plan = partial(_plan, targets=target_set, target_file=target_file, fingerprint=fingerprint, force=force, pdf=pdf,
-                   taken=claims, decimal_separator=decimal_separator)
+                   taken=claims, decimal_separator=decimal_separator, lang=lang)
     try:
         with stop_on_signals(), closing(executor):
             _stream(files, runs, stream, plan, job, out, started, force, progress)
@@ -407,11 +415,13 @@ def _finish(result: BatchResult, pdf: bool) -> BatchResult:
     return result
 
 
-def _checked_inputs(files: list[Path] | None, decimal_separator: str) -> list[Path]:
+def _checked_inputs(files: list[Path] | None, decimal_separator: str | None, lang: str | None = None) -> list[Path]:
     """The input paths (the demo city when none); a bad option or nothing to assess is refused at once, before
     any import, pool or kernel."""
-    if decimal_separator not in {".", ","}:
+    if decimal_separator not in {None, "", ".", ","}:
         raise UserError(f"decimal separator {decimal_separator!r}: use '.' or ','")
+    if lang is not None:
+        check_language(lang)
     paths = [Path(f) for f in files] if files else [demo_city()]
     missing = [f for f in paths if not f.is_file()]
     if len(missing) == len(paths):
@@ -473,27 +483,3 @@ def summary_table(result: BatchResult) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
     return "\n".join(lines)
-
-
-def cli_assess(args) -> int:
-    try:
-        result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
-                        targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty(),
-                        decimal_separator=args.decimal_separator, notebook=getattr(args, "notebook", None),
-                        scheduler=getattr(args, "scheduler", None))
-    except BatchInterrupted as stop:
-        print(f"ssc assess: {stop.message}", file=sys.stderr)
-        return stop.code
-    print(summary_table(result))
-    for r in result.runs:
-        if r.status == "invalid" and r.problems:
-            print(f"\n{r.input}:", file=sys.stderr)
-            for line in r.problems[:20]:
-                print(f"  {line}", file=sys.stderr)
-            if len(r.problems) > 20:
-                print(f"  … and {len(r.problems) - 20} more", file=sys.stderr)
-    if result.pdf_message:
-        print(f"\nPDF not written: {result.pdf_message}", file=sys.stderr)
-    ok = sum(r.status in {"ok", "skipped"} for r in result.runs)
-    print(f"\n{ok} of {len(result.runs)} cities done; manifest: {Path(args.out) / 'manifest.json'}")
-    return result.exit_code

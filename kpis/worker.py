@@ -62,7 +62,8 @@ def start_now() -> None:
     """Does nothing: submitting it makes the pool start its workers (and their warm-up) right away."""
 
 
-def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float) -> dict[str, float]:
+def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float,
+                lang: str = "en") -> dict[str, float]:
     """Worker: run the notebook with papermill on a reused kernel, then write report.html. Runs in a pool process.
 
     `timeout`: seconds the notebook may run; past it the kernel is interrupted, then killed (`watchdog.py`).
@@ -89,7 +90,7 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
         raise CityFailed(_notebook_failure(exc, notebook)) from None
     atomic_write(out / "report.ipynb", nbformat.writes(nb))
     t1 = time.perf_counter()
-    atomic_write(out / "report.html", notebook_to_html(nb, title))
+    atomic_write(out / "report.html", notebook_to_html(nb, title, lang))
     t2 = time.perf_counter()
     return {"notebook_s": round(t1 - t0, 3), "html_s": round(t2 - t1, 3)}
 
