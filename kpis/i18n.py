@@ -54,17 +54,47 @@ def N_(msgid: str) -> str:
 
 
 @functools.cache
-def catalogue(lang: str) -> dict[str, str]:
-    """msgid → translation of one language (empty for English and for a missing file)."""
+def _po(lang: str) -> Any:
+    """The Babel catalogue of one language, or None (English, or no file)."""
     path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     if lang == DEFAULT_LANGUAGE or not path.exists():
-        return {}
+        return None
     from babel.messages.pofile import read_po  # ~0.1 s to import: English runs (every report) never pay it
 
     with path.open("rb") as fh:
-        po = read_po(fh, locale=LOCALES[lang])
-    return {m.id: m.string for m in po
-            if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string and not m.fuzzy}
+        return read_po(fh, locale=LOCALES[lang])
+
+
+@functools.cache
+def catalogue(lang: str) -> dict[str, str]:
+    """msgid → translation of one language (empty for English and for a missing file). A plural message is
+    listed by its singular with its first form, so that completeness checks see it."""
+    po = _po(lang)
+    if po is None:
+        return {}
+    plain = {m.id: m.string for m in po
+             if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string and not m.fuzzy}
+    firsts = {singular: forms[0] for singular, forms in plural_forms(lang).items()}
+    return {**firsts, **plain}
+
+
+@functools.cache
+def plural_forms(lang: str) -> dict[str, tuple[str, ...]]:
+    """singular msgid → the translated forms of a plural message (all present), in the catalogue's order."""
+    po = _po(lang)
+    if po is None:
+        return {}
+    return {m.id[0]: tuple(m.string) for m in po if isinstance(m.id, tuple | list) and not m.fuzzy
+            and isinstance(m.string, tuple | list) and m.string and all(m.string)}
+
+
+@functools.cache
+def _plural_index(lang: str) -> Any:
+    """n → the index of the plural form, by Babel's plural rule of the catalogue's locale (Plural-Forms)."""
+    import gettext  # start-up: only a translated plural needs it
+
+    po = _po(lang)
+    return gettext.c2py(po.plural_expr if po is not None else "(n != 1)")
 
 
 @dataclass(frozen=True)
@@ -78,6 +108,16 @@ class Translator:
         if not params:
             return text
         return text.format(**{k: localise(v, self.lang) for k, v in params.items()})
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        """The form of a plural message for `n` (Babel's plural rule of the language); English rules without a
+        translation. `n` is not a placeholder by itself: pass the count under a name (`count=n`)."""
+        forms = plural_forms(self.lang).get(singular)
+        if forms:
+            text = forms[min(int(_plural_index(self.lang)(abs(int(n)))), len(forms) - 1)]
+        else:
+            text = singular if n == 1 else plural
+        return text.format(**{k: localise(v, self.lang) for k, v in params.items()}) if params else text
 
     __call__ = gettext
 
@@ -108,6 +148,60 @@ class Message:
 def M(msgid: str, **params: Any) -> Message:
     """A translatable message with its parameters (extracted by Babel like `_`)."""
     return Message(msgid, params)
+
+
+class Text(str):
+    """An English sentence that keeps its msgid(s) and parameters: a plain `str` wherever it goes (a table cell,
+    a CSV export, a test's comparison) and shown in another language with `.localise(lang)`."""
+
+    msgid: str
+    plural: str | None
+    n: int
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, plural: str | None = None, n: int = 1, **params: Any) -> Text:
+        english = Translator(DEFAULT_LANGUAGE)
+        said = english.ngettext(msgid, plural, n, **params) if plural else english.gettext(msgid, **params)
+        obj = super().__new__(cls, said)
+        obj.msgid, obj.plural, obj.n, obj.params = msgid, plural, n, params
+        return obj
+
+    def localise(self, lang: str) -> str:
+        tr = Translator(lang)
+        return tr.ngettext(self.msgid, self.plural, self.n, **self.params) if self.plural \
+            else tr.gettext(self.msgid, **self.params)
+
+
+def T(msgid: str, **params: Any) -> Text:
+    """A sentence made now in English and shown later in any language (extracted by Babel like `_`)."""
+    return Text(msgid, **params)
+
+
+def TN(singular: str, plural: str, n: int, **params: Any) -> Text:
+    """The plural form of `T` (extracted like `ngettext`)."""
+    return Text(singular, plural, n, **params)
+
+
+class Word(str):
+    """A value of a fixed vocabulary (a band, a status, a size class; marked with `N_` where it is defined) that is
+    a plain `str` in data and translated when shown; a value not in the catalogue shows as written."""
+
+    def localise(self, lang: str) -> str:
+        return Translator(lang).gettext(str(self))
+
+
+@dataclass(frozen=True)
+class Percent:
+    """A share in % as a message parameter, written the language's way when the message is shown."""
+
+    value: float
+    digits: int = 0
+
+    def localise(self, lang: str) -> str:
+        return percent_text(self.value, lang, self.digits)
+
+    def __str__(self) -> str:
+        return self.localise(DEFAULT_LANGUAGE)
 
 
 def localise(value: object, lang: str) -> str:
