@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__, terminal
 from .errors import UserError
@@ -171,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _assess_parser(sub)
 
+    _compare_parser(sub)
+    return parser
+
+
+def _compare_parser(sub: Any) -> None:
+    """`ssc compare`: its own function, so that build_parser stays short."""
     p = sub.add_parser("compare", help="compare many cities/years and write a comparison report")
     p.add_argument("inputs", nargs="*", metavar="FILE_OR_RESULTS", type=Path,
                    help="submissions, results files (.xlsx/.csv/.parquet/.json), long CSVs or folders of them "
@@ -180,8 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group-by", dest="group_by", default=None, help="peer grouping: population_band or region")
     p.add_argument("--year", type=int, default=None, help="only this year")
     p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
+    _language_option(p, "the language of the comparison report")
     p.set_defaults(func=_compare)
-    return parser
 
 
 def _language_option(p: argparse.ArgumentParser, what: str, default: str | None = "en") -> None:

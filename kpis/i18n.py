@@ -159,6 +159,60 @@ def M(msgid: str, **params: Any) -> Message:
     return Message(msgid, params)
 
 
+class Text(str):
+    """An English sentence that keeps its msgid(s) and parameters: a plain `str` wherever it goes (a table cell,
+    a CSV export, a test's comparison) and shown in another language with `.localise(lang)`."""
+
+    msgid: str
+    plural: str | None
+    n: int
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, plural: str | None = None, n: int = 1, **params: Any) -> Text:
+        english = Translator(DEFAULT_LANGUAGE)
+        said = english.ngettext(msgid, plural, n, **params) if plural else english.gettext(msgid, **params)
+        obj = super().__new__(cls, said)
+        obj.msgid, obj.plural, obj.n, obj.params = msgid, plural, n, params
+        return obj
+
+    def localise(self, lang: str) -> str:
+        tr = Translator(lang)
+        return tr.ngettext(self.msgid, self.plural, self.n, **self.params) if self.plural \
+            else tr.gettext(self.msgid, **self.params)
+
+
+def T(msgid: str, **params: Any) -> Text:
+    """A sentence made now in English and shown later in any language (extracted by Babel like `_`)."""
+    return Text(msgid, **params)
+
+
+def TN(singular: str, plural: str, n: int, **params: Any) -> Text:
+    """The plural form of `T` (extracted like `ngettext`)."""
+    return Text(singular, plural, n, **params)
+
+
+class Word(str):
+    """A value of a fixed vocabulary (a band, a status, a size class; marked with `N_` where it is defined) that is
+    a plain `str` in data and translated when shown; a value not in the catalogue shows as written."""
+
+    def localise(self, lang: str) -> str:
+        return Translator(lang).gettext(str(self))
+
+
+@dataclass(frozen=True)
+class Percent:
+    """A share in % as a message parameter, written the language's way when the message is shown."""
+
+    value: float
+    digits: int = 0
+
+    def localise(self, lang: str) -> str:
+        return percent_text(self.value, lang, self.digits)
+
+    def __str__(self) -> str:
+        return self.localise(DEFAULT_LANGUAGE)
+
+
 def localise(value: object, lang: str) -> str:
     """A message parameter in `lang`: messages and catalogue labels are translated, anything else as written."""
     if hasattr(value, "localise"):

@@ -30,11 +30,12 @@ PROFILE = {"city": "Bizerte", "country": "Tunisia", "year": 2024, "population": 
 
 
 def _extracted() -> set[str]:
-    """Every msgid Babel finds in the package and the validation templates (the same extraction as babel.cfg)."""
+    """Every msgid Babel finds in the package and the validation and comparison templates (as babel.cfg)."""
     found: set[str] = set()
-    keywords = {"_": None, "N_": None, "M": None}
+    keywords = {"_": None, "N_": None, "M": None, "T": None, "ngettext": (1, 2), "TN": (1, 2)}
     for folder, method in ((ROOT / "kpis", [("**.py", "python")]),
-                           (ROOT / "templates" / "validation", [("**.j2", "jinja2")])):
+                           (ROOT / "templates" / "validation", [("**.j2", "jinja2")]),
+                           (ROOT / "templates" / "comparison", [("**.j2", "jinja2")])):
         for _file, _line, message, _comments, _context in extract_from_dir(str(folder), method, keywords=keywords):
             found.add(message if isinstance(message, str) else message[0])
     return found
