@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import unicodedata
 from typing import Any
 
 import pandas as pd
@@ -187,8 +188,11 @@ def _ticks(top: float) -> list[float]:
 
 
 def _label_width(labels: list[str], size: float) -> float:
-    """A generous width for text of `size` px (no font metrics: 0.6 em a character)."""
-    return max((len(s) for s in labels), default=0) * size * 0.6
+    """A generous width for text of `size` px (no font metrics: 0.6 em a character, 1 em for a wide one: Chinese
+    characters and full-width signs)."""
+    def ems(text: str) -> float:
+        return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+    return max((ems(s) for s in labels), default=0) * size
 
 
 def subdimension_bars(summary: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> Chart:
