@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import unicodedata
 from typing import Any
 
 import pandas as pd
@@ -26,7 +27,7 @@ EDGES_TEXT = N_("{edges} and {last}")
 EDGE_COLOUR = "#9aa5b1"
 NOT_SCORED = BAND_COLOURS["not scored"]
 BACKGROUND = "#f4f6f8"
-FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+FONT = "DejaVu Sans, Noto Sans, Noto Sans Arabic, Noto Sans CJK SC, Helvetica, Arial, sans-serif"
 
 # Sub-dimension ring: one hue per dimension (blues, browns, purples), none of them a band colour.
 SUB_DIMENSION_COLOURS = {
@@ -101,7 +102,8 @@ def _score(value: object) -> float:
 
 
 def _score_label(score: float, lang: str = DEFAULT_LANGUAGE) -> str:
-    return translator(lang)("not scored") if math.isnan(score) else f"{rules.display_percent(score)} %"
+    _ = translator(lang)
+    return _("not scored") if math.isnan(score) else f"{rules.display_percent(score)} %"
 
 
 def _band(band: object, score: float) -> str:
@@ -157,7 +159,7 @@ def benchmark_wheel(summary: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> Char
         r = hole + 117 * unit
         x, y = cx + r * math.sin(t), cy - r * math.cos(t)
         labels += [_text(x, y - 7, group_text(str(row.category), lang), 11, anchor, rtl=rtl),
-                   _text(x, y + 7, _score_label(score, lang), 11, anchor, rtl=rtl)]
+                   _text(x, y + 7, _score_label(score, lang), 11, anchor, rtl=rtl and math.isnan(score))]
     body += wedges
     body += [f'<circle cx="{cx}" cy="{cy}" r="{hole + e * unit:.1f}" fill="none" stroke="{EDGE_COLOUR}" '
              f'stroke-width="0.8" stroke-dasharray="1.5 3"/>' for e in rules.BAND_EDGES]
@@ -170,7 +172,7 @@ def benchmark_wheel(summary: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> Char
                     legend_y + 22, 3, 240, rtl)
     height = legend_y + 22 + 18 * math.ceil(len(subs) / 3) + 6
     alt = _("Benchmark wheel: score of every category, coloured by band")
-    desc = "; ".join(f"{group_text(r['category'], lang)} ({group_text(r['sub_dimension'], lang)}): "
+    desc = "; ".join(f"{group_text(str(r['category']), lang)} ({group_text(str(r['sub_dimension']), lang)}): "
                      f"{_score_label(_score(r['score']), lang)}" for r in table)
     return Chart(_svg(width, height, alt, desc, body), alt, table)
 
@@ -186,8 +188,11 @@ def _ticks(top: float) -> list[float]:
 
 
 def _label_width(labels: list[str], size: float) -> float:
-    """A generous width for text of `size` px (no font metrics: 0.6 em a character)."""
-    return max((len(s) for s in labels), default=0) * size * 0.6
+    """A generous width for text of `size` px (no font metrics: 0.6 em a character, 1 em for a wide one: Chinese
+    characters and full-width signs)."""
+    def ems(text: str) -> float:
+        return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
+    return max((ems(s) for s in labels), default=0) * size
 
 
 def subdimension_bars(summary: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> Chart:
@@ -208,7 +213,8 @@ def subdimension_bars(summary: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> Ch
         shown = 0.0 if math.isnan(score) else min(max(score, 0.0), 110.0)
         body += [_rect(left, y + 6, shown * scale, row_h - 12, BAND_COLOURS[_band(band, score)]),
                  _text(left - 8, y + row_h / 2, name, 13, "end", rtl=rtl),
-                 _text(left + shown * scale + 6, y + row_h / 2, _score_label(score, lang), 12, rtl=rtl)]
+                 _text(left + shown * scale + 6, y + row_h / 2, _score_label(score, lang), 12,
+                       rtl=rtl and math.isnan(score))]  # a figure reads left to right; "not scored" in its script
     body += _axis(left, top, plot_h, scale, [0, 20, 40, 60, 80, 100], 110)
     body += [f'<line x1="{left + e * scale:.1f}" y1="{top}" x2="{left + e * scale:.1f}" y2="{top + plot_h}" '
              f'stroke="{EDGE_COLOUR}" stroke-dasharray="2 3"/>' for e in rules.BAND_EDGES]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from .i18n import DEFAULT_LANGUAGE, N_, decimal_sign, translator, unit_words
+from .i18n import DEFAULT_LANGUAGE, N_, decimal_sign, direction, translator, unit_words
 
 # The project's own palette (U4SSC does not publish its colours): colour-blind-safe, light enough for black text.
 BAND_COLOURS = {
@@ -90,7 +90,7 @@ class CatalogueFrame(pd.DataFrame):
 #: Unit spellings of the catalogue (ASCII, as a workbook header can hold them) → how a reader expects them.
 UNIT_SYMBOLS = (("ug/m3", "µg/m³"), ("km2", "km²"), ("m2", "m²"), ("m3", "m³"), ("eCO2", "eCO₂"), ("CO2", "CO₂"))
 #: Units that say nothing a reader needs next to a number.
-SILENT_UNITS = {"count": "", "count (services)": "services", "ratio": ""}
+SILENT_UNITS = {"count": "", "count (services)": N_("services"), "ratio": ""}
 
 
 def unit_text(unit: str | None) -> str:
@@ -128,9 +128,28 @@ def value_text(value: object, unit: str | None = "", decimal_separator: str | No
     """A figure with its unit ('12.5 µg/m³', '84.5 %', '3 services'); just '–' when there is no figure."""
     number = number_text(value, decimal_separator, digits, lang)
     shown = unit_text(unit)
-    if shown and lang != DEFAULT_LANGUAGE and (unit or "").strip() not in SILENT_UNITS:
-        shown = unit_text(unit_words((unit or "").strip(), lang))  # the catalogue's unit words in `lang`
+    if shown and lang != DEFAULT_LANGUAGE:  # the catalogue's unit words in `lang`
+        key = (unit or "").strip()
+        shown = translator(lang)(shown) if key in SILENT_UNITS else unit_text(unit_words(key, lang))
+    if direction(lang) == "rtl" and number != "–":
+        return _isolated(number, shown)
     return number if number == "–" or not shown else f"{number} {shown}"
+
+
+#: Unicode's left-to-right isolate and its end: a figure keeps its order inside right-to-left text ('84.5 %', never
+#: '% 84.5'), in HTML, SVG and PDF alike, without markup.
+LRI, PDI = "\u2066", "\u2069"
+_RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def _isolated(number: str, unit: str) -> str:
+    """A figure for right-to-left text: the number with a symbol unit (%, km², µg/m³) isolated left to right; a unit
+    in words of the language follows the number in the reading order."""
+    if not unit:
+        return f"{LRI}{number}{PDI}"
+    if _RTL_LETTER.search(unit):
+        return f"{LRI}{number}{PDI} {unit}"
+    return f"{LRI}{number} {unit}{PDI}"
 
 
 def label_with_unit(label: str, unit: str | None) -> str:

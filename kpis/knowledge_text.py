@@ -29,7 +29,11 @@ def read_translation(path: Path) -> dict[str, dict[str, Any]]:
     """A per-language recommendations file as {'categories': {...}, 'kpis': {...}} (empty where absent)."""
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) if path.is_file() else None
     data = data if isinstance(data, dict) else {}
-    return {key: data.get(key) if isinstance(data.get(key), dict) else {} for key in ("categories", "kpis")}
+    out: dict[str, dict[str, Any]] = {}
+    for key in ("categories", "kpis"):
+        part = data.get(key)
+        out[key] = part if isinstance(part, dict) else {}
+    return out
 
 
 def _text(given: object, english: str) -> str:

@@ -23,6 +23,7 @@ from .i18n import (
     Translator,
     check_language,
     date_text,
+    decimal_sign,
     group_text,
     percent_text,
     report_language,
@@ -38,6 +39,8 @@ from .scoring import score
 from .validation import read_submission
 
 TOP_BAND = rules.BANDS[-1]
+#: The band edges the report's sentences name: the top band's and the edge below which a data point is a gap.
+TOP_EDGE, GAP_EDGE = f"{rules.BAND_EDGES[-1]:g}", f"{rules.BAND_EDGES[1]:g}"
 
 
 def _rule_facts() -> dict[str, str]:
@@ -85,6 +88,11 @@ class NumberFormat:
 
     def __call__(self, value: object, unit: str = "", digits: int = 3) -> str:
         return value_text(value, unit, self.decimal_separator, digits, self.lang)
+
+    @property
+    def sign(self) -> str:
+        """The decimal sign the figures are written with."""
+        return self.decimal_separator or decimal_sign(self.lang)
 
     def pct(self, value: object) -> str:
         """A % of target or a score to one decimal, rounded without leaving its band (`rules.display_percent`)."""
@@ -214,7 +222,7 @@ class CityReport:
         p, _ = self.profile, self._
         rows = [(_("City"), p.city), (_("Country"), getattr(p, "country", "")),
                 (_("Region"), getattr(p, "region", "")), (_("Year the data refer to"), p.year),
-                (_("Population"), self.fmt(getattr(p, "population", None), "inhabitants")),
+                (_("Population"), self.fmt(getattr(p, "population", None), _("inhabitants"))),
                 (_("Area"), self.fmt(getattr(p, "area_km2", None), "km²")),
                 (_("Households"), self.fmt(getattr(p, "households", None), "")),
                 (_("Currency"), getattr(p, "currency", "")), (_("Contact"), getattr(p, "contact", ""))]
@@ -307,9 +315,9 @@ class CityReport:
             rows=self._kpi_rows(k))
 
     def strengths(self) -> HTMLBlock:
-        items = [_item(s) for s in narrative.strengths(self.results, lang=self.lang)]
+        items = [_item(s, self._) for s in narrative.strengths(self.results, lang=self.lang)]
         return self._section("list", items=items, intro="", empty=self._(
-            "No KPI reached {edge} % of its target yet.", edge=f"{rules.BAND_EDGES[-1]:g}"))
+            "No KPI reached {edge} % of its target yet.", edge=TOP_EDGE))
 
     def areas_to_improve(self) -> HTMLBlock:
         """KPIs with a data point below two-thirds of target, then core KPIs missing in whole or in part; a
@@ -317,7 +325,7 @@ class CityReport:
         items = narrative.areas_to_improve(self.results, self.fmt, lang=self.lang)
         return self._section("list", items=items, intro="", empty=self._(
             "No KPI is below {edge} % of its target and every core KPI is reported.",
-            edge=f"{rules.BAND_EDGES[1]:g}"))
+            edge=GAP_EDGE))
 
     def priority_actions(self, n: int = 10) -> HTMLBlock:
         """The top actions as a table; standards by their short code, sources as numbered references below."""
@@ -337,7 +345,7 @@ class CityReport:
             rows.append(row)
         return self._section("actions", rows=rows, refs=refs, empty=self._(
             "No data point is below {edge} % of its target and every core KPI is reported: the suggested actions "
-            "per sub-dimension below close the remaining gaps.", edge=f"{rules.BAND_EDGES[1]:g}"))
+            "per sub-dimension below close the remaining gaps.", edge=GAP_EDGE))
 
     def measures_and_actions(self, dimension: str) -> HTMLBlock:
         rows = [r for r in narrative.measures_table(self.results, self.recommendations, lang=self.lang)
@@ -349,7 +357,7 @@ class CityReport:
             measures = str(_get(r, "measures") or "").strip()
             actions = []
             for a in _get(r, "actions") or []:
-                item = _item(a)
+                item = _item(a, self._)
                 n = rank.get((_get(a, "title"), tuple(_get(a, "kpi_codes") or ())))
                 if n is not None:  # its text is in the priority actions already: point there, do not repeat it
                     item["text"], item["meta"] = self._("priority action {n} above", n=n), ""
@@ -360,7 +368,7 @@ class CityReport:
             "Measures and suggested actions: {dimension}", dimension=self._group(dimension)))
 
     def data_collection_plan(self) -> HTMLBlock:
-        items = [_item(a) for a in narrative.data_collection_plan(self.results, lang=self.lang)]
+        items = [_item(a, self._) for a in narrative.data_collection_plan(self.results, lang=self.lang)]
         return self._section("list", items=items, intro="", empty=self._("Every core KPI was reported."))
 
     def data_quality(self) -> HTMLBlock:
@@ -417,11 +425,15 @@ def _get(obj, name, default=None):
     return getattr(obj, name, default)
 
 
-def _item(obj) -> dict:
+def _sdg(targets: Any, _: Translator) -> list[str]:
+    """'SDG 11.6' for each SDG target, in the report's language."""
+    return [_("SDG {target}", target=s) for s in targets or []]
+
+
+def _item(obj, _: Translator) -> dict:
     """A recommendation-like object as a list item: title, text, and a short line of codes/SDGs."""
     codes = _get(obj, "codes") or _get(obj, "kpi_codes") or []
-    sdg = _get(obj, "sdg") or []
-    meta = ", ".join([*codes, *(f"SDG {s}" for s in sdg)])
+    meta = ", ".join([*codes, *_sdg(_get(obj, "sdg"), _)])
     return {"title": _get(obj, "title", ""), "text": _get(obj, "action") or _get(obj, "text", ""), "meta": meta}
 
 
@@ -435,7 +447,7 @@ def _action_row(rank: int, rec, fmt: NumberFormat, _: Translator) -> dict:
                                     band=_get(t, "next_band"))
                                   if not _is_missing(nxt) and _get(t, "next_band") else "")})
     return {"rank": rank, "title": _get(rec, "title"), "action": _get(rec, "action"), "triggers": triggers,
-            "sdg": ", ".join(f"SDG {s}" for s in (_get(rec, "sdg") or [])),
+            "sdg": ", ".join(_sdg(_get(rec, "sdg"), _)),
             "standards": ", ".join(_get(rec, "standards") or []),
             "source": _get(rec, "source") or ", ".join(_get(rec, "sources") or [])}
 
@@ -458,5 +470,6 @@ def quality_word(level: object, lang: str) -> str:
         if entry.get("en") == text:
             return str(entry.get(lang) or text)
     if text == "not stated":
-        return translator(lang)("not stated")
+        _ = translator(lang)
+        return _("not stated")
     return text

@@ -166,8 +166,8 @@ def assess_city(job: CityJob) -> CityRun:
         if "scored" in job.allowed:  # a custom notebook without it reads and scores the submission itself
             scored = _scored_file(Path(run.out_dir), sub, results)
             params["scored"] = str(scored)
-        title = translator(lang)("{city} {year}: U4SSC recommendation report", city=sub.profile.city,
-                                 year=sub.profile.year)
+        _ = translator(lang)
+        title = _("{city} {year}: U4SSC recommendation report", city=sub.profile.city, year=sub.profile.year)
         run.timings.update(render_city(job.notebook, check_parameters(params, job.allowed), run.out_dir, title,
                                        job.timeout, lang))
         run.status = "ok"

@@ -108,3 +108,39 @@ def test_comparison_report_in_a_browser(chromium, comparison_report):
     assert seen["images"], "the comparison report has charts"
     for img in seen["images"]:
         assert img["complete"] and img["width"] > 100 and img["colours"] >= 2, img  # not a blank square
+
+
+@pytest.fixture(scope="module")
+def language_reports(tmp_path_factory):
+    """The demo city's report in Arabic and in French, made by the batch as `ssc assess --lang` makes them."""
+    out = {}
+    for lang in ("ar", "fr"):
+        result = assess(None, out=tmp_path_factory.mktemp(lang), progress=False, jobs=1, lang=lang)
+        assert result.exit_code == 0, result.runs[0].reason
+        out[lang] = Path(result.runs[0].out_dir) / "report.html"
+    return out
+
+
+_LAYOUT = """() => {
+    const table = document.querySelector('table.kpis');
+    const heads = Array.from(table.querySelectorAll('thead th'));
+    const first = heads[0].getBoundingClientRect(), last = heads[heads.length - 1].getBoundingClientRect();
+    const label = document.querySelector('figure.chart svg text[direction="rtl"]');
+    return {lang: document.documentElement.lang, dir: document.documentElement.dir,
+            direction: getComputedStyle(document.body).direction,
+            cellAlign: getComputedStyle(table.querySelector('tbody td')).textAlign,
+            firstColumnOnTheRight: first.left > last.left, rtlChartLabels: label !== null,
+            svgDirection: getComputedStyle(document.querySelector('figure.chart svg')).direction};
+}"""
+
+
+@pytest.mark.parametrize(("lang", "direction"), [("ar", "rtl"), ("fr", "ltr")])
+def test_a_report_says_its_language_and_reads_in_its_direction(chromium, language_reports, lang, direction):
+    with report_page(chromium, language_reports[lang]) as page:
+        page.goto(report_url(language_reports[lang]), wait_until="load")
+        seen = page.evaluate(_LAYOUT)
+    assert (seen["lang"], seen["dir"], seen["direction"]) == (lang, direction, direction)
+    assert seen["cellAlign"] == "start"  # the logical alignment: right in Arabic, left in French
+    assert seen["firstColumnOnTheRight"] == (lang == "ar")  # the tables are mirrored in Arabic only
+    assert seen["rtlChartLabels"] == (lang == "ar")  # Arabic chart labels are laid out right to left...
+    assert seen["svgDirection"] == "ltr"  # ...on the charts' own left-to-right axes
