@@ -15,7 +15,7 @@ import pandas as pd
 from .. import terminal
 from ..errors import UserError
 from ..export import neutralise_frame
-from ..i18n import check_language, direction, translator
+from ..i18n import check_language, decimal_text, direction, translator
 from ..outdir import check_out_folder, locked, overwritten_input
 from ..parameters import check_parameters, notebook_parameters
 from ..paths import atomic_write, bundled, check_output_path
@@ -87,7 +87,7 @@ def cli_compare(args: Namespace) -> int:
     print(_.ngettext("Compared {count} city ({years}){excluded}: {path} (data {data} s, report {report} s)",
                      "Compared {count} cities ({years}){excluded}: {path} (data {data} s, report {report} s)", n,
                      count=n, years=years_text(comp.years), excluded=excl, path=terminal.clean(out / "report.html"),
-                     data=f"{t1 - t0:.1f}", report=f"{t2 - t1:.1f}"))
+                     data=decimal_text(t1 - t0, lang, "0.0"), report=decimal_text(t2 - t1, lang, "0.0")))
     return 0
 
 

@@ -191,7 +191,7 @@ def _rank_table(scores: np.ndarray, ranked: pd.DataFrame, groups: pd.Index, miss
     })
     table["band"] = pd.Series(rules.band_of(table["ranking_score"].to_numpy()), dtype=object).fillna("")
     table = table.sort_values(["group", "rank", "city"], ignore_index=True)
-    table["note"] = _notes(table)
+    table["note"] = pd.Series(_notes(table), index=table.index, dtype=object)  # object: each note keeps its msgid
     return table
 
 

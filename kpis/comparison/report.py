@@ -1,28 +1,28 @@
 """The comparison report: what the comparison notebook shows, section by section.
 
 Every section is a Jinja template in templates/comparison/ rendered with autoescape on (tables, title, method,
-legend), or a static PNG chart; the notebook holds no logic.
+legend), or an SVG chart drawn from the data (`charts`); the notebook holds no logic.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from .. import rules
-from ..display import band_style, value_text
+from ..charts import Chart
+from ..display import band_style, unit_text, value_text
 from ..i18n import DEFAULT_LANGUAGE, N_, KpiText, Translator, check_language, percent_text, unit_words
-from .charts import Figure, chart_png, plot_coverage, plot_heatmap, plot_progress, plot_radar, plot_ranking
+from .charts import plot_coverage, plot_heatmap, plot_progress, plot_radar, plot_ranking
 from .load import bundled_inputs
 from .model import Comparison, compare, years_text
 from .rank import Ranking
-from .sections import HTMLBlock, Table, band_table_of, level_word, render_block, table_of, word
+from .sections import HTMLBlock, Table, band_table_of, isolate, level_word, render_block, table_of, word
 from .shared import MIN_SHARED_POINTS, group_scores_on_shared, label, radar_choice, side_by_side
 
 MAX_SOURCES = 20  # input names listed in the method section
@@ -47,23 +47,6 @@ SECTIONS = {
                                                    "first and latest year, graded with the Open SDG progress measure "
                                                    "(growth observed vs growth needed to reach the target by 2030).")),
 }
-
-
-class PNGChart:
-    """A finished chart as PNG bytes with its alt text (no live figure is left to be shown twice)."""
-
-    def __init__(self, fig: Figure, alt: str):
-        self.png, self.alt = chart_png(fig), alt
-
-    def _repr_png_(self) -> bytes:
-        return self.png
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
-        return {"image/png": self.png}, {"image/png": {"ssc_alt": self.alt}}
-
-    @property
-    def b64(self) -> str:
-        return base64.b64encode(self.png).decode("ascii")
 
 
 def styled(frame: pd.DataFrame, band_column: str | None = "band", lang: str = DEFAULT_LANGUAGE) -> HTMLBlock:
@@ -131,10 +114,10 @@ class ComparisonReport:
         return self._block("legend", bands=[(band, word(band, self.lang)) for band in
                                             [*rules.BANDS[::-1], "not scored"]])
 
-    def heatmap(self, level: str = "category") -> PNGChart | HTMLBlock:
+    def heatmap(self, level: str = "category") -> Chart | HTMLBlock:
         if not self.comparison.kpis["scored"].any():
             return self._sentence(self._("No city has a scored data point, so there are no bands to show."))
-        return PNGChart(plot_heatmap(self.comparison, level, lang=self.lang), self._band_caption(level))
+        return plot_heatmap(self.comparison, level, lang=self.lang)
 
     def _band_caption(self, level: str) -> str:
         return self._("Band of every city in each {level}", level=level_word(level, self.lang))
@@ -166,10 +149,8 @@ class ComparisonReport:
                              "a radar needs three axes.", scores.shape[1], points=shared,
                              cities=", ".join(chosen), count=scores.shape[1], level=level_word(level, self.lang))
         else:
-            chart = PNGChart(plot_radar(scores, level, shared, lang=self.lang),
-                             _("Radar of {level} scores of {cities}", level=level_word(level, self.lang),
-                               cities=", ".join(chosen)))
-        return self._block("side_by_side", chart=chart, why=why, table=self._side_by_side_table(),
+            chart = plot_radar(scores, level, shared, lang=self.lang)
+        return self._block("side_by_side", chart=chart, svg=Markup(chart.svg) if chart else "", why=why, table=self._side_by_side_table(),
                            chart_numbers=self._scores_table(scores, level) if chart else None,
                            more_cities=self._more_cities(), shown=MAX_SIDE_CITIES)
 
@@ -178,7 +159,8 @@ class ComparisonReport:
         columns = np.flatnonzero(grid.reported.any(axis=1))[:MAX_SIDE_CITIES]  # a city with none of them: no column
         rows, lang = [], self.lang
         for j, point in points.head(MAX_SIDE_ROWS).iterrows():
-            unit = unit_words(str(point.get("unit", "") or ""), lang)
+            unit = str(point.get("unit", "") or "")
+            unit = unit_words(unit, lang) if unit_text(unit) else ""  # a silent unit (count) stays silent
             code, part = str(point["code"]), str(point.get("part", "") or "")
             english = str(point.get("point_label", "") or "")
             name = KpiText(code, "points", part, english) if part else KpiText(code, "name", None, english)
@@ -188,8 +170,8 @@ class ComparisonReport:
                     row.append(("–", ""))
                     continue
                 band = grid.band[i, j] if grid.scored[i, j] else "not scored"
-                row.append((f"{value_text(grid.value[i, j], unit, digits=4, lang=lang)} · {word(band, lang)}",
-                            band_style(band)))
+                shown = isolate(value_text(grid.value[i, j], unit, digits=4, lang=lang), lang)
+                row.append((f"{shown} · {word(band, lang)}", band_style(band)))
             rows.append(row)
         empty = self._("No data point is reported by two or more cities: the cities have nothing in common to "
                        "compare.")
@@ -199,10 +181,10 @@ class ComparisonReport:
     def _more_cities(self) -> int:
         return max(len(self.comparison.cities) - MAX_SIDE_CITIES, 0)
 
-    def ranking_chart(self) -> PNGChart | HTMLBlock:
+    def ranking_chart(self) -> Chart | HTMLBlock:
         if self.ranking.table.empty:
             return self._sentence(self._no_ranking())
-        return PNGChart(plot_ranking(self.ranking, lang=self.lang), self._("Rank and rank interval of each city"))
+        return plot_ranking(self.ranking, lang=self.lang)
 
     def _no_ranking(self) -> str:
         comp = self.comparison
@@ -234,8 +216,8 @@ class ComparisonReport:
                            notes=[n.localise(lang) if hasattr(n, "localise") else n for n in pairs.notes[:MAX_NOTES]],
                            more_notes=max(len(pairs.notes) - MAX_NOTES, 0), min_shared=MIN_SHARED_POINTS)
 
-    def coverage_chart(self) -> PNGChart:
-        return PNGChart(plot_coverage(self.comparison, lang=self.lang), self._("KPIs reported by each city and year"))
+    def coverage_chart(self) -> Chart:
+        return plot_coverage(self.comparison, lang=self.lang)
 
     def coverage_table(self) -> HTMLBlock:
         scores = self.comparison.scores
@@ -250,10 +232,10 @@ class ComparisonReport:
                            notes=[n.localise(self.lang) if hasattr(n, "localise") else n for n in peers.notes],
                            min_shared=MIN_SHARED_POINTS, by=by)
 
-    def progress_chart(self) -> PNGChart | HTMLBlock:
+    def progress_chart(self) -> Chart | HTMLBlock:
         if self.comparison.progress().empty:
             return self._sentence(self._no_progress())
-        return PNGChart(plot_progress(self.comparison, lang=self.lang), self._("Progress status counts per city"))
+        return plot_progress(self.comparison, lang=self.lang)
 
     def _no_progress(self) -> str:
         comp = self.comparison

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .. import rules
 from ..display import band_style
 from ..i18n import DEFAULT_LANGUAGE, N_, Translator, decimal_sign, direction, group_text
 from ..templating import render
@@ -37,6 +38,7 @@ HEADINGS = {
     "band_a": N_("Band of A"), "band_b": N_("Band of B"), "difference": N_("A minus B (points of %)"),
 }
 NOTHING = N_("Nothing to show.")
+LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"  # Unicode bidi isolates (left-to-right, first strong, end)
 #: Words of the comparison's own vocabulary that reach a table or chart as values (bands, levels).
 WORDS = (N_("not scored"), N_("Overall"), N_("unknown"))
 #: Columns whose values are words of a vocabulary (translated), and columns of group names (the library's texts).
@@ -62,12 +64,22 @@ def heading(column: object, lang: str = DEFAULT_LANGUAGE) -> str:
 
 def word(value: object, lang: str, group: bool = False) -> str:
     """A vocabulary word (band, status, size class) or, with `group`, a dimension/sub-dimension/category name in
-    `lang`; anything else (a city's own words) as written."""
+    `lang`; anything else (a city's own words) as written. A band ('95+', '<33') keeps its order in Arabic."""
     text = str(value)
     if lang == DEFAULT_LANGUAGE:
         return text
+    if text in rules.BANDS:
+        return isolate(text, lang, ltr=True)
     translated = Translator(lang).gettext(text)
     return group_text(text, lang) if group and translated == text else translated
+
+
+def isolate(text: str, lang: str, ltr: bool = False) -> str:
+    """In a right-to-left language, `text` as a bidi isolate (left-to-right, or the direction of its first letter),
+    so that '95+', '<33' or '84 %' are not reordered with the sentence around them; as written elsewhere."""
+    if direction(lang) != "rtl":
+        return text
+    return f"{LRI if ltr else FSI}{text}{PDI}"
 
 
 def level_word(level: str, lang: str = DEFAULT_LANGUAGE) -> str:
