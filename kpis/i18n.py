@@ -105,15 +105,27 @@ def catalogue(lang: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Translator:
-    """`gettext` of one language: the English text when a translation is missing (never an empty string)."""
+    """`gettext` of one language: the English text when a translation is missing (never an empty string).
+
+    `isolate` wraps each parameter in Unicode bidi isolates (FSI … PDI) so that a Latin city name, a code or a
+    figure inside an Arabic sentence keeps its own order and its brackets (pages only: see `for_page`)."""
 
     lang: str
+    isolate: bool = False
+
+    def for_page(self) -> Translator:
+        """The translator of an HTML page: parameters isolated in a right-to-left language."""
+        return Translator(self.lang, self.lang in RIGHT_TO_LEFT)
+
+    def _values(self, params: dict[str, Any]) -> dict[str, str]:
+        values = {k: localise(v, self.lang) for k, v in params.items()}
+        return {k: f"\u2068{v}\u2069" for k, v in values.items()} if self.isolate else values
 
     def gettext(self, msgid: str, **params: Any) -> str:
         text = catalogue(self.lang).get(msgid, msgid)
         if not params:
             return text
-        return text.format(**{k: localise(v, self.lang) for k, v in params.items()})
+        return text.format(**self._values(params))
 
     __call__ = gettext
 
@@ -127,8 +139,7 @@ class Translator:
             text = forms[index] if 0 <= index < len(forms) else forms[-1]
         else:
             text = singular if n == 1 else plural
-        values = {"n": n, **params}
-        return text.format(**{k: localise(v, self.lang) for k, v in values.items()})
+        return text.format(**self._values({"n": n, **params}))
 
 
 def translator(lang: str | None = None) -> Translator:

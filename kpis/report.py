@@ -61,7 +61,7 @@ def render_section(name: str, lang: str = DEFAULT_LANGUAGE, **context: Any) -> s
     env = templating.environment("sections")
     if "rules" not in env.globals:
         env.globals.update(rules=_rule_facts(), catalogue=_catalogue_facts())
-    _ = translator(lang)
+    _ = translator(lang).for_page()
     return env.get_template(f"{name}.html.j2").render(
         _=_, ngettext=_.ngettext, lang=lang, band_labels=band_labels(lang), status_words=status_words(lang),
         **context)

@@ -101,7 +101,7 @@ class Table:
 def render_block(name: str, lang: str = DEFAULT_LANGUAGE, **context: object) -> HTMLBlock:
     """templates/comparison/<name>.html.j2 rendered with `context` in `lang` (autoescaped, see
     `kpis.templating`; `_` and `ngettext` translate, `num` writes a number the language's way)."""
-    tr = Translator(lang)
+    tr = Translator(lang).for_page()
     return HTMLBlock(render("comparison", f"{name}.html.j2", band_style=band_style, _=tr.gettext,
                            ngettext=tr.ngettext, lang=lang, dir=direction(lang), **context))
 
