@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -93,6 +94,7 @@ UNIT_SYMBOLS = (("ug/m3", "µg/m³"), ("km2", "km²"), ("m2", "m²"), ("m3", "m�
 SILENT_UNITS = {"count": "", "count (services)": N_("services"), "ratio": ""}
 
 
+@functools.lru_cache(maxsize=1024)  # a report prints a few dozen distinct units hundreds of times
 def unit_text(unit: str | None) -> str:
     """A unit as printed: µg/m³, m², 'per 100 000 inhabitants'; counts without 'count'."""
     text = (unit or "").strip()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -191,3 +193,10 @@ def test_the_profile_language_is_the_default_and_lang_wins():
     assert CityReport.build(sub).lang == "es"
     assert CityReport.build(sub, lang="fr").lang == "fr"
     assert i18n.report_language(sub, None) == "es" and i18n.report_language(object(), None) == "en"
+
+
+def test_an_unknown_report_language_is_refused_before_anything_runs(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "kpis.cli", "assess", "--lang", "xx", "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 1 and "not supported" in proc.stderr and "ar, zh, en, fr, ru, es" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "r").exists()
