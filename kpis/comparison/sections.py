@@ -6,9 +6,11 @@ file name can only ever reach the page escaped.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
+from markupsafe import escape
 
 from .. import rules
 from ..display import band_style
@@ -100,10 +102,17 @@ class Table:
 
 def render_block(name: str, lang: str = DEFAULT_LANGUAGE, **context: object) -> HTMLBlock:
     """templates/comparison/<name>.html.j2 rendered with `context` in `lang` (autoescaped, see
-    `kpis.templating`; `_` and `ngettext` translate, `num` writes a number the language's way)."""
+    `kpis.templating`; `_` and `ngettext` translate)."""
     tr = Translator(lang)
-    return HTMLBlock(render("comparison", f"{name}.html.j2", band_style=band_style, _=tr.gettext,
-                           ngettext=tr.ngettext, lang=lang, dir=direction(lang), **context))
+    html = render("comparison", f"{name}.html.j2", band_style=band_style, _=tr.gettext, ngettext=tr.ngettext,
+                  lang=lang, dir=direction(lang), **context)
+    if lang == DEFAULT_LANGUAGE or not html:
+        return HTMLBlock(html)
+    # a block shown on its own (JupyterLab) says its language and direction too
+    return HTMLBlock(f'<div lang="{escape(lang)}" dir="{direction(lang)}">{html}</div>')
+
+
+_sign = functools.cache(decimal_sign)  # Babel's locale is parsed once per language, not once per cell
 
 
 def cell_text(value: object, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -113,7 +122,7 @@ def cell_text(value: object, lang: str = DEFAULT_LANGUAGE) -> str:
         return ""
     if isinstance(value, float):
         text = f"{value:.4g}"
-        return text.replace(".", decimal_sign(lang)) if lang != DEFAULT_LANGUAGE and "e" not in text else text
+        return text.replace(".", _sign(lang)) if lang != DEFAULT_LANGUAGE and "e" not in text else text
     if hasattr(value, "localise"):
         return str(value.localise(lang))
     return str(value)
