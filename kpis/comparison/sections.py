@@ -6,7 +6,6 @@ file name can only ever reach the page escaped.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import pandas as pd
@@ -112,9 +111,6 @@ def render_block(name: str, lang: str = DEFAULT_LANGUAGE, **context: object) -> 
     return HTMLBlock(f'<div lang="{escape(lang)}" dir="{direction(lang)}">{html}</div>')
 
 
-_sign = functools.cache(decimal_sign)  # Babel's locale is parsed once per language, not once per cell
-
-
 def cell_text(value: object, lang: str = DEFAULT_LANGUAGE) -> str:
     """A value as table text: nothing for a missing value, 4 significant digits for a float (the decimal sign of
     `lang`), a sentence in `lang`."""
@@ -122,7 +118,7 @@ def cell_text(value: object, lang: str = DEFAULT_LANGUAGE) -> str:
         return ""
     if isinstance(value, float):
         text = f"{value:.4g}"
-        return text.replace(".", _sign(lang)) if lang != DEFAULT_LANGUAGE and "e" not in text else text
+        return text.replace(".", decimal_sign(lang)) if lang != DEFAULT_LANGUAGE and "e" not in text else text
     if hasattr(value, "localise"):
         return str(value.localise(lang))
     return str(value)
