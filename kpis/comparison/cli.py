@@ -80,7 +80,8 @@ def cli_compare(args: Namespace) -> int:
         title = _.ngettext("Comparison of {count} city", "Comparison of {count} cities", n, count=n)
         atomic_write(out / "report.html", with_language(notebook_to_html(nb, title), lang))
     t2 = time.perf_counter()
-    excl = " " + _("({count} not ranked)", count=len(ranking.excluded)) if len(ranking.excluded) else ""
+    n_out = len(ranking.excluded)
+    excl = " " + _.ngettext("({count} not ranked)", "({count} not ranked)", n_out, count=n_out) if n_out else ""
     print(_.ngettext("Compared {count} city ({years}){excluded}: {path} (data {data} s, report {report} s)",
                      "Compared {count} cities ({years}){excluded}: {path} (data {data} s, report {report} s)", n,
                      count=n, years=years_text(comp.years), excluded=excl, path=terminal.clean(out / "report.html"),
