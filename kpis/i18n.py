@@ -364,6 +364,7 @@ class Num:
         return self.localise(DEFAULT_LANGUAGE)
 
 
+@functools.cache  # Babel parses the locale on each call: a report asks once per figure
 def decimal_sign(lang: str) -> str:
     """The decimal separator of a language ('.' in English and Chinese, ',' in French, Russian and Spanish)."""
     return str(babel_locale(lang).number_symbols.get("latn", {}).get("decimal", "."))

@@ -131,3 +131,15 @@ def test_plural_forms_follow_the_language():
     assert en.ngettext("{count} invented city", "{count} invented cities", 0, count=0) == "0 invented cities"
     said = i18n.TN("tied with {count} other city", "tied with {count} other cities", 2, count=2)
     assert said == "tied with 2 other cities" and said.localise("fr") == "à égalité avec 2 autres villes"
+
+
+def test_an_input_error_is_said_in_the_report_language(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("city,year,code,part,value\nA,2022,EC: ICT: ICT: 1C,,lots\n", encoding="utf-8")
+    assert main(["compare", str(bad), "--out", str(tmp_path / "out"), "--lang", "fr"]) == 1
+    said = capsys.readouterr().err
+    assert "bad.csv : valeurs qui ne sont pas des nombres, ligne 2 ('lots')" in said, said
+    with pytest.raises(Exception, match=r"bad\.csv: values that are not numbers at row 2 \('lots'\)"):
+        compare(bad)  # the same error in English, from Python
+    assert main(["compare", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out"), "--lang", "fr"]) == 1
+    assert "nope.csv : fichier ou dossier introuvable" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import rules
-from ..i18n import N_, check_language
+from ..i18n import N_, T, check_language
 from ..library import Targets, load_targets
 from .errors import CompareError
 from .load import KEY, PROFILE_COLUMNS, Loaded, expand, point_meta, read_input, standardise
@@ -55,7 +55,7 @@ def compare(results_or_paths: object, targets: str | Path | Targets | None = Non
         items = [items]
     expanded = [x for item in items for x in expand(item)]
     if not expanded:
-        raise CompareError("nothing to compare: give at least one submission, results file or table")
+        raise CompareError(T("nothing to compare: give at least one submission, results file or table"))
     rescore = targets is not None
     tset = targets if isinstance(targets, Targets) else load_targets(targets)
     meta = point_meta(tset)
@@ -69,11 +69,12 @@ def compare(results_or_paths: object, targets: str | Path | Targets | None = Non
     tidy = pd.concat(frames, ignore_index=True)
     if tidy.duplicated(KEY).any():
         dup = tidy[tidy.duplicated(KEY)].iloc[0]
-        raise CompareError(f"{dup['city']} {dup['year']} appears in two inputs; give each city and year once")
+        raise CompareError(T("{city} {year} appears in two inputs; give each city and year once", city=dup["city"],
+                             year=dup["year"]))
     if year is not None:
         tidy = tidy[tidy["year"] == year]
         if tidy.empty:
-            raise CompareError(f"no input has data for the year {year}")
+            raise CompareError(T("no input has data for the year {year}", year=year))
     tidy = tidy.sort_values(["city", "year", "order"], kind="stable").reset_index(drop=True)
     return Comparison(tidy, _profiles(tidy, profiles), tset.label, sources, lang)
 
@@ -129,7 +130,7 @@ def check_level(level: str) -> None:
 
 def check_peer_group(by: str) -> None:
     if by not in PEER_GROUPS:
-        raise CompareError(f"--group-by {by!r}: choose population_band or region")
+        raise CompareError(T("--group-by {value}: choose population_band or region", value=repr(by)))
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from markupsafe import escape
 
 from .. import rules
 from ..display import band_style
@@ -100,10 +101,14 @@ class Table:
 
 def render_block(name: str, lang: str = DEFAULT_LANGUAGE, **context: object) -> HTMLBlock:
     """templates/comparison/<name>.html.j2 rendered with `context` in `lang` (autoescaped, see
-    `kpis.templating`; `_` and `ngettext` translate, `num` writes a number the language's way)."""
+    `kpis.templating`; `_` and `ngettext` translate)."""
     tr = Translator(lang).for_page()
-    return HTMLBlock(render("comparison", f"{name}.html.j2", band_style=band_style, _=tr.gettext,
-                           ngettext=tr.ngettext, lang=lang, dir=direction(lang), **context))
+    html = render("comparison", f"{name}.html.j2", band_style=band_style, _=tr.gettext, ngettext=tr.ngettext,
+                  lang=lang, dir=direction(lang), **context)
+    if lang == DEFAULT_LANGUAGE or not html:
+        return HTMLBlock(html)
+    # a block shown on its own (JupyterLab) says its language and direction too
+    return HTMLBlock(f'<div lang="{escape(lang)}" dir="{direction(lang)}">{html}</div>')
 
 
 def cell_text(value: object, lang: str = DEFAULT_LANGUAGE) -> str:
