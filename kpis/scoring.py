@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import rules
+from .categories import categorical, regrouped, small_codes
 from .formulas import compute_frame
 from .grid import Grid, place, point_index, reported_flag
 from .grouping import ScoringMeta, scoring_meta
@@ -46,7 +47,8 @@ from .rules import BANDS
 LEVELS = ("category", "sub_dimension", "dimension", "overall")
 NORMALISATIONS = (None, "target", "minmax")
 def _band_categorical(idx: np.ndarray) -> pd.Categorical:
-    return pd.Categorical.from_codes(idx.astype(np.int8), categories=list(BANDS), ordered=True)
+    return pd.Categorical.from_codes(idx.astype(np.int8, copy=False), categories=list(BANDS), ordered=True,
+                                     validate=False)  # band_index gives -1 to 3 only
 
 
 def _resolve_targets(targets: Targets | str | Path | None) -> Targets:
@@ -204,28 +206,46 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
     next_band, need = _next_band_values(band, direction, target, meta, low, span)
     weight = np.where(band >= 0, _weights(weights, meta), 0.0)
     contrib = rules.contribution(achieved, method, band)  # type: ignore[arg-type]
-    kpi_reported = (reported.astype(float) @ meta.point_kpi) > 0  # a KPI is reported / scored when any of its
-    kpi_scored = ((band >= 0).astype(float) @ meta.point_kpi) > 0  # data points is
-    kpi_reported_f, kpi_scored_f = kpi_reported.astype(float), kpi_scored.astype(float)
+    kpi_reported = _any_per_kpi(reported, meta)  # a KPI is reported / scored when any of its data points is
+    kpi_scored = _any_per_kpi(band >= 0, meta)
+    # counts of KPIs: whole numbers, exact in single precision (half the bytes of every product)
+    kpi_reported_f, kpi_scored_f = kpi_reported.astype(np.float32), kpi_scored.astype(np.float32)
     exact = method == "bands" and aggregate == "arithmetic"  # points are whole band points, summed
-    weighted_points = np.where(band >= 0, band + 1.0, 0.0) * weight if exact else None
-
-    def views(member: np.ndarray, kpi_member: np.ndarray) -> dict[str, np.ndarray]:
-        score, weight_sum = rules.aggregate(contrib, weight, member, aggregate)  # type: ignore[arg-type]
-        max_points = rules.MAX_POINTS * weight_sum
-        return {
-            "points": weighted_points @ member if weighted_points is not None else score * max_points / 100.0,
-            "max_points": max_points,
-            "score": score,
-            "kpis_total": np.broadcast_to(kpi_member.sum(axis=0), score.shape).astype(np.int64),
-            "kpis_reported": (kpi_reported_f @ kpi_member).astype(np.int64),
-            "kpis_scored": (kpi_scored_f @ kpi_member).astype(np.int64),
-        }
-
+    if exact:  # band + 1 points where scored; 0 × weight elsewhere (a weight is 0 where the band is -1)
+        weighted_points = band + 1.0
+        weighted_points *= weight
+    # one pass over the grid for every group: the hierarchy's and the SDGs' membership side by side
+    n_hierarchy = meta.member.shape[1]
+    member = np.hstack((meta.member, meta.sdg_member))
+    kpi_member = np.hstack((meta.kpi_member, meta.sdg_kpi_member)).astype(np.float32)
+    score, weight_sum = rules.aggregate(contrib, weight, member, aggregate)  # type: ignore[arg-type]
+    max_points = rules.MAX_POINTS * weight_sum
+    both = {
+        "points": weighted_points @ member if exact else score * max_points / 100.0,
+        "max_points": max_points,
+        "score": score,
+        "kpis_total": np.broadcast_to(kpi_member.sum(axis=0), score.shape).astype(np.int64),
+        "kpis_reported": (kpi_reported_f @ kpi_member).astype(np.int64),
+        "kpis_scored": (kpi_scored_f @ kpi_member).astype(np.int64),
+    }
+    groups = {k: v[:, :n_hierarchy] for k, v in both.items()}
+    sdg = {k: v[:, n_hierarchy:] for k, v in both.items()}
     usable = np.isin(direction, ("higher", "lower"))
     scorable = usable & (span > 0 if span is not None else np.isfinite(target))
-    return _Scored(value, reported, achieved, band, next_band, need, views(meta.member, meta.kpi_member),
-                   views(meta.sdg_member, meta.sdg_kpi_member), kpi_reported, kpi_scored, scorable)
+    return _Scored(value, reported, achieved, band, next_band, need, groups, sdg, kpi_reported, kpi_scored, scorable)
+
+
+def _any_per_kpi(mask: np.ndarray, meta: ScoringMeta) -> np.ndarray:
+    """(city-years × KPIs): True where any of the KPI's data points is. The first data point of each KPI is taken
+    as a block, the other data points of composite KPIs are added column by column."""
+    kpi = meta.kpi_of_point
+    first = np.flatnonzero(np.diff(kpi, prepend=-1))
+    if len(first) != len(meta.kpis) or not (kpi[first] == np.arange(len(first))).all():
+        return (mask.astype(np.float32) @ meta.point_kpi.astype(np.float32)) > 0  # points not in catalogue order
+    out = mask[:, first]
+    for j in np.setdiff1d(np.arange(len(kpi)), first):
+        out[:, kpi[j]] |= mask[:, j]
+    return out
 
 
 def _minmax_position(values: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -241,8 +261,22 @@ def _minmax_position(values: np.ndarray, direction: np.ndarray) -> tuple[np.ndar
 
 def _next_band_values(band: np.ndarray, direction: np.ndarray, target: np.ndarray, meta: ScoringMeta,
                       low: np.ndarray | None, span: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The next band up and the value that reaches it (yes/no KPIs: a whole criterion more)."""
-    next_band = np.where((band >= 0) & (band < len(rules.BANDS) - 1), band + 1, -1)
+    """The next band up and the value that reaches it, looked up for every city-year in a table worked out once per
+    data point and band (five rows: no band, then the four bands)."""
+    n_pts = len(direction)
+    table_band, table_need = _next_band_table(np.arange(-1, len(rules.BANDS), dtype=np.int8)[:, None], direction,
+                                              target, meta, low, span)
+    idx = band.astype(np.int16) + np.int16(1)  # (band + 1) × points + point: a position in the table
+    idx *= np.int16(n_pts)
+    idx += np.arange(n_pts, dtype=np.int16)
+    return table_band.ravel().take(idx), table_need.ravel().take(idx)
+
+
+def _next_band_table(band: np.ndarray, direction: np.ndarray, target: np.ndarray, meta: ScoringMeta,
+                     low: np.ndarray | None, span: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The next band up from `band` and the value that reaches it (yes/no KPIs: a whole criterion more)."""
+    band = np.broadcast_to(band, (band.shape[0], len(direction)))
+    next_band = np.where((band >= 0) & (band < len(rules.BANDS) - 1), band + 1, -1).astype(np.int8)
     edge = np.array((*rules.BAND_EDGES, np.nan))[np.where(next_band > 0, next_band - 1, 3)] / 100.0
     if low is not None and span is not None:
         need = np.where(direction == "higher", low + edge * span, low + span - edge * span)
@@ -265,15 +299,15 @@ class _CityYearColumns:
     def __call__(self, n_groups: int) -> dict[str, Any]:
         cities = canonical_category(pd.Series(self.grid.cities, dtype=object))
         return {
-            "city": pd.Categorical.from_codes(np.repeat(np.asarray(cities.codes), n_groups),
-                                              categories=cities.categories),
+            "city": categorical(np.repeat(small_codes(np.asarray(cities.codes), len(cities.categories)),
+                                          n_groups), cities.categories),
             "year": np.repeat(self.grid.years.astype(np.int64), n_groups),
         }
 
 
 def _tile(col: str, table: pd.DataFrame, n: int) -> pd.Categorical:
-    codes, uniq = pd.factorize(table[col])
-    return pd.Categorical.from_codes(np.tile(codes, n), categories=pd.Index(uniq, dtype=object))
+    codes, uniq = pd.factorize(table[col])  # first appearance: the tiled column is canonical as it stands
+    return categorical(np.tile(small_codes(codes, len(uniq)), n), uniq)
 
 
 def _user_text(frame: pd.DataFrame, grid: Grid, col: str, size: int) -> pd.Categorical:
@@ -288,10 +322,9 @@ def _user_text(frame: pd.DataFrame, grid: Grid, col: str, size: int) -> pd.Categ
         codes, uniq = pd.factorize(column)
         names = [str(u) for u in uniq]
     # several source categories may read the same as text ('' and missing, 1 and '1'): merge them
-    uniq, remap = np.unique(np.array(names + [""], dtype=object).astype(str), return_inverse=True)
-    codes = remap[np.where(codes < 0, len(names), codes)]
-    codes = grid.spread(codes, remap[len(names)])
-    return canonical_category(pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype=object))))
+    merged, group = np.unique(np.array(names + [""], dtype=object).astype(str), return_inverse=True)
+    codes = grid.spread(small_codes(codes, len(names) + 1), -1)  # missing and absent both read ''
+    return regrouped(codes, group, merged)
 
 
 def _kpi_table(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, scored: _Scored,
@@ -323,9 +356,8 @@ def _kpi_table(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, scored: _Scor
     cols["points"] = pd.arrays.IntegerArray(scored.points.ravel(), ~scored.scored.ravel())
     cols["reported"] = scored.reported.ravel()
     cols["scored"] = scored.scored.ravel()
-    context = np.tile(pts["is_context"].to_numpy(dtype=bool), n_cy)
-    status = rules.status_index(scored.band.ravel(), scored.reported.ravel(), context)
-    cols["status"] = canonical_category(pd.Series(pd.Categorical.from_codes(status, categories=rules.STATUSES)))
+    status = rules.status_index(scored.band, scored.reported, pts["is_context"].to_numpy(dtype=bool)).ravel()
+    cols["status"] = canonical_category(pd.Series(categorical(status, rules.STATUSES)))
     for col in ("data_quality", "data_origin", "source", "value_origin"):
         cols[col] = _user_text(frame, grid, col, size)
     cols["next_band"] = _band_categorical(scored.next_band.ravel())
@@ -341,6 +373,7 @@ def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYear
     core = (meta.kpis["tier"] == "core").to_numpy(dtype=float)
     n_kpis, n_cy = len(meta.kpis), len(scored.kpi_reported)
     reported = scored.kpi_reported
+    core_reported = (reported.astype(np.float32) @ core.astype(np.float32)).astype(float)  # whole: exact
     return pd.DataFrame(
         {
             **per_city_year(1),
@@ -348,14 +381,14 @@ def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYear
             "kpis_reported": reported.sum(axis=1).astype(np.int64),
             "kpis_reported_pct": reported.sum(axis=1) / n_kpis * 100.0,
             "core_total": np.full(n_cy, int(core.sum()), dtype=np.int64),
-            "core_reported": (reported @ core).astype(np.int64),
-            "core_reported_pct": (reported @ core) / core.sum() * 100.0,
+            "core_reported": core_reported.astype(np.int64),
+            "core_reported_pct": core_reported / core.sum() * 100.0,
             "kpis_scored": scored.kpi_scored.sum(axis=1).astype(np.int64),
             "points_total": np.full(n_cy, len(meta.points), dtype=np.int64),
             "points_reported": scored.reported.sum(axis=1).astype(np.int64),
             "points_scored": scored.scored.sum(axis=1).astype(np.int64),
             "points_scorable": np.full(n_cy, scorable, dtype=np.int64),
-            "provisional": rules.is_provisional(reported @ core, core.sum()),
+            "provisional": rules.is_provisional(core_reported, core.sum()),
         },
         columns=COVERAGE_COLUMNS,
         copy=False,
@@ -368,7 +401,7 @@ def _group_frame(agg: dict, groups: pd.DataFrame, per_city_year: _CityYearColumn
     cols = per_city_year(n_groups)
     for col in label_cols:
         codes, uniq = pd.factorize(groups[col])
-        cols[col] = pd.Categorical.from_codes(np.tile(codes, n_cy), categories=pd.Index(uniq, dtype=object))
+        cols[col] = categorical(np.tile(small_codes(codes, len(uniq)), n_cy), uniq)
     for col in ("points", "max_points", "score"):
         cols[col] = np.asarray(agg[col], dtype=float).ravel()
     cols["band"] = _band_categorical(rules.band_index(cols["score"]))
