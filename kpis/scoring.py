@@ -107,9 +107,7 @@ def score_frame(
     scored = _score_grid(frame, grid, meta, method, normalise, aggregate, weights)
     kpis = _kpi_table(frame, grid, meta, scored, normalise)
     per_city_year = _CityYearColumns(grid)
-    summary = _group_frame(scored.groups, meta.groups, per_city_year,
-                           ("level", "dimension", "sub_dimension", "category", "group"))[SUMMARY_COLUMNS]
-    sdg_frame = _group_frame(scored.sdg, meta.sdg_groups, per_city_year, ("level", "sdg"))[SDG_COLUMNS]
+    summary, sdg_frame = _group_frames(scored.aggregates, meta, per_city_year)
     coverage = _coverage_table(meta, scored, per_city_year, scorable=_scorable_points(scored))
     keys = list(zip(grid.cities.tolist(), grid.years.astype(int).tolist(), strict=True))
     given, written = profiles or {}, measures or {}
@@ -169,8 +167,9 @@ class _Scored:
     band: np.ndarray  # band index 0-3, -1 where not scored
     next_band: np.ndarray  # band index of the next band, -1 where there is none
     next_band_value: np.ndarray  # the value that reaches it
-    groups: dict[str, np.ndarray]  # category / sub-dimension / dimension / overall aggregates
-    sdg: dict[str, np.ndarray]  # SDG goal and target aggregates
+    # every aggregate, (city-years × groups): the hierarchy's groups (category, sub-dimension, dimension, overall),
+    # then the SDG goals and targets; emptied as the summary and SDG tables take them
+    aggregates: dict[str, np.ndarray]
     kpi_reported: np.ndarray  # city-years × KPIs
     kpi_scored: np.ndarray
     scorable: np.ndarray  # per data point: a target (or a min-max span) and a direction to score it by
@@ -215,7 +214,6 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
         weighted_points = band + 1.0
         weighted_points *= weight
     # one pass over the grid for every group: the hierarchy's and the SDGs' membership side by side
-    n_hierarchy = meta.member.shape[1]
     member = np.hstack((meta.member, meta.sdg_member))
     kpi_member = np.hstack((meta.kpi_member, meta.sdg_kpi_member)).astype(np.float32)
     score, weight_sum = rules.aggregate(contrib, weight, member, aggregate)  # type: ignore[arg-type]
@@ -224,15 +222,13 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
         "points": weighted_points @ member if exact else score * max_points / 100.0,
         "max_points": max_points,
         "score": score,
-        "kpis_total": np.broadcast_to(kpi_member.sum(axis=0), score.shape).astype(np.int64),
+        "kpis_total": kpi_member.sum(axis=0).astype(np.int64),  # per group, the same for every city-year
         "kpis_reported": (kpi_reported_f @ kpi_member).astype(np.int64),
         "kpis_scored": (kpi_scored_f @ kpi_member).astype(np.int64),
     }
-    groups = {k: v[:, :n_hierarchy] for k, v in both.items()}
-    sdg = {k: v[:, n_hierarchy:] for k, v in both.items()}
     usable = np.isin(direction, ("higher", "lower"))
     scorable = usable & (span > 0 if span is not None else np.isfinite(target))
-    return _Scored(value, reported, achieved, band, next_band, need, groups, sdg, kpi_reported, kpi_scored, scorable)
+    return _Scored(value, reported, achieved, band, next_band, need, both, kpi_reported, kpi_scored, scorable)
 
 
 def _any_per_kpi(mask: np.ndarray, meta: ScoringMeta) -> np.ndarray:
@@ -395,19 +391,33 @@ def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYear
     )
 
 
-def _group_frame(agg: dict, groups: pd.DataFrame, per_city_year: _CityYearColumns,
-                 label_cols: tuple[str, ...]) -> pd.DataFrame:
-    n_cy, n_groups = agg["score"].shape
-    cols = per_city_year(n_groups)
-    for col in label_cols:
-        codes, uniq = pd.factorize(groups[col])
-        cols[col] = categorical(np.tile(small_codes(codes, len(uniq)), n_cy), uniq)
-    for col in ("points", "max_points", "score"):
-        cols[col] = np.asarray(agg[col], dtype=float).ravel()
-    cols["band"] = _band_categorical(rules.band_index(cols["score"]))
-    for col in ("kpis_total", "kpis_reported", "kpis_scored"):
-        cols[col] = np.asarray(agg[col]).ravel()
-    return pd.DataFrame(cols, copy=False)  # the arrays are this run's own: no consolidating copy
+def _group_frames(agg: dict[str, np.ndarray], meta: ScoringMeta,
+                  per_city_year: _CityYearColumns) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary and SDG tables, each aggregate of `agg` split between them and dropped once both have their part
+    (at research scale each is hundreds of megabytes)."""
+    n_cy = len(per_city_year.grid.cities)
+    tables = []
+    for groups, labels in ((meta.groups, ("level", "dimension", "sub_dimension", "category", "group")),
+                           (meta.sdg_groups, ("level", "sdg"))):
+        cols = per_city_year(len(groups))
+        for col in labels:
+            codes, uniq = pd.factorize(groups[col])
+            cols[col] = categorical(np.tile(small_codes(codes, len(uniq)), n_cy), uniq)
+        tables.append(cols)
+    n_hierarchy = len(meta.groups)
+    for col in ("points", "max_points", "score", "kpis_total", "kpis_reported", "kpis_scored"):
+        whole = agg.pop(col)
+        for cols, part in ((tables[0], slice(None, n_hierarchy)), (tables[1], slice(n_hierarchy, None))):
+            if col == "kpis_total":
+                cols[col] = np.tile(whole[part], n_cy)
+            else:
+                cols[col] = np.ascontiguousarray(whole[:, part]).ravel()
+            if col == "score":
+                cols["band"] = _band_categorical(rules.band_index(cols["score"]))
+        del whole
+    # the arrays are this run's own: no consolidating copy
+    return (pd.DataFrame(tables[0], columns=SUMMARY_COLUMNS, copy=False),
+            pd.DataFrame(tables[1], columns=SDG_COLUMNS, copy=False))
 
 
 def _json_safe(obj: Any) -> Any:
