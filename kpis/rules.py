@@ -406,6 +406,15 @@ def contribution(percent: np.ndarray, method: Method = "bands", band: np.ndarray
     return np.asarray(percent, dtype=float)
 
 
+def aggregate_band_points(points_sum: np.ndarray, weight_sum: np.ndarray) -> np.ndarray:
+    """`aggregate` of band points (method bands, arithmetic) from the sums a caller already has, when every weight
+    is 0 or 1: Σ w·(band + 1) and Σ w are whole numbers, so Σ w·c is 25 × Σ w·(band + 1) exactly and the score is
+    the same number to the last bit, without a third pass over the grid."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = points_sum * (100.0 / MAX_POINTS) / weight_sum
+    return np.where(weight_sum > 0, score, np.nan)
+
+
 def aggregate(
     contrib: np.ndarray,
     weight: np.ndarray,

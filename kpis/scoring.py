@@ -203,23 +203,33 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
         achieved, low, span = rules.achievement(values, target, direction), None, None
     band = rules.band_index(achieved)
     next_band, need = _next_band_values(band, direction, target, meta, low, span)
-    weight = np.where(band >= 0, _weights(weights, meta), 0.0)
-    contrib = rules.contribution(achieved, method, band)  # type: ignore[arg-type]
     kpi_reported = _any_per_kpi(reported, meta)  # a KPI is reported / scored when any of its data points is
     kpi_scored = _any_per_kpi(band >= 0, meta)
     # counts of KPIs: whole numbers, exact in single precision (half the bytes of every product)
     kpi_reported_f, kpi_scored_f = kpi_reported.astype(np.float32), kpi_scored.astype(np.float32)
-    exact = method == "bands" and aggregate == "arithmetic"  # points are whole band points, summed
-    if exact:  # band + 1 points where scored; 0 × weight elsewhere (a weight is 0 where the band is -1)
-        weighted_points = band + 1.0
-        weighted_points *= weight
     # one pass over the grid for every group: the hierarchy's and the SDGs' membership side by side
     member = np.hstack((meta.member, meta.sdg_member))
     kpi_member = np.hstack((meta.kpi_member, meta.sdg_kpi_member)).astype(np.float32)
-    score, weight_sum = rules.aggregate(contrib, weight, member, aggregate)  # type: ignore[arg-type]
+    per_point = _weights(weights, meta)
+    exact = method == "bands" and aggregate == "arithmetic"  # points are whole band points, summed
+    if exact and (per_point == 1.0).all():
+        # the U4SSC way: band points and counts of scored data points, whole numbers summed exactly in single
+        # precision; the score from them is `rules.aggregate`'s to the last bit
+        member32 = member.astype(np.float32)
+        weight_sum = ((band >= 0).astype(np.float32) @ member32).astype(float)
+        points = ((band + np.int8(1)).astype(np.float32) @ member32).astype(float)
+        score = rules.aggregate_band_points(points, weight_sum)
+    else:
+        weight = np.where(band >= 0, per_point, 0.0)
+        contrib = rules.contribution(achieved, method, band)  # type: ignore[arg-type]
+        score, weight_sum = rules.aggregate(contrib, weight, member, aggregate)  # type: ignore[arg-type]
+        if exact:  # band + 1 points where scored; 0 × weight elsewhere (a weight is 0 where the band is -1)
+            weighted_points = band + 1.0
+            weighted_points *= weight
+            points = weighted_points @ member
     max_points = rules.MAX_POINTS * weight_sum
     both = {
-        "points": weighted_points @ member if exact else score * max_points / 100.0,
+        "points": points if exact else score * max_points / 100.0,
         "max_points": max_points,
         "score": score,
         "kpis_total": kpi_member.sum(axis=0).astype(np.int64),  # per group, the same for every city-year
@@ -262,9 +272,9 @@ def _next_band_values(band: np.ndarray, direction: np.ndarray, target: np.ndarra
     n_pts = len(direction)
     table_band, table_need = _next_band_table(np.arange(-1, len(rules.BANDS), dtype=np.int8)[:, None], direction,
                                               target, meta, low, span)
-    idx = band.astype(np.int16) + np.int16(1)  # (band + 1) × points + point: a position in the table
-    idx *= np.int16(n_pts)
-    idx += np.arange(n_pts, dtype=np.int16)
+    idx = band.astype(np.intp) + 1  # (band + 1) × points + point: a position in the table
+    idx *= n_pts
+    idx += np.arange(n_pts)
     return table_band.ravel().take(idx), table_need.ravel().take(idx)
 
 
