@@ -27,6 +27,7 @@ from typing import Any
 from . import __version__
 from .batch import Claims
 from .errors import UserError
+from .outdir import DATASET_FOLDER, DATASET_MARKER
 from .parameters import code_fingerprint
 from .paths import atomic_write
 
@@ -63,6 +64,7 @@ class RemoteCity:
 
     run: Any
     files: dict[str, bytes] = field(default_factory=dict)
+    dataset: dict[str, bytes] = field(default_factory=dict)  # the city-year's part of the results dataset
 
 
 def remote_city(assess_city: Callable, job: Any, submission: Payload, targets: Payload | None,
@@ -82,8 +84,11 @@ def remote_city(assess_city: Callable, job: Any, submission: Payload, targets: P
             city_dir = Path(run.out_dir)
             files = {name: (city_dir / name).read_bytes() for name in OUTPUTS if (city_dir / name).is_file()}
             run.out_dir = str(city_dir.relative_to(work / "out"))
+        parts = work / "out" / DATASET_FOLDER
+        dataset = {p.relative_to(parts).as_posix(): p.read_bytes()
+                   for p in [*parts.glob("year=*/*.parquet"), parts / DATASET_MARKER] if p.is_file()}
         run.input = job.run.input
-        return RemoteCity(run, files)
+        return RemoteCity(run, files, dataset)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -180,6 +185,11 @@ class Remote(Executor):
             return run
         for name, data in result.files.items():
             atomic_write(city_dir / name, data)
+        parts = (self.out / DATASET_FOLDER).resolve()
+        for rel, data in result.dataset.items():
+            path = (parts / rel).resolve()
+            if parts in path.parents and (path.suffix == ".parquet" or rel == DATASET_MARKER):  # a worker's name
+                atomic_write(path, data)
         run.out_dir = str(city_dir)
         return run
 

@@ -19,6 +19,7 @@ from .categories import canonical_category
 from .display import BAND_COLOURS, BAND_TEXT, frame_html
 from .errors import UserError
 from .export import protect_frame, restore_frame, xlsx_text
+from .outdir import DATASET_MARKER
 from .paths import atomic_write, slugify
 from .rules import BANDS
 
@@ -301,7 +302,6 @@ class Results:
 
 # ---------------------------------------------------------------- the partitioned results dataset
 
-DATASET_MARKER = "_ssc_results_dataset.json"  # marks a folder as a dataset (and says what wrote it)
 DATASET_PROFILE = ("country", "region", "population")  # profile fields each row carries (for comparisons)
 
 

@@ -30,7 +30,7 @@ from . import rules
 from .categories import categorical, regrouped, small_codes
 from .formulas import compute_frame
 from .grid import Grid, place, point_index, reported_flag
-from .grouping import ScoringMeta, scoring_meta
+from .grouping import ScoringMeta, any_per_kpi, scoring_meta
 from .library import Targets, load_targets
 from .models import normalise_code
 from .results import (
@@ -203,8 +203,8 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
         achieved, low, span = rules.achievement(values, target, direction), None, None
     band = rules.band_index(achieved)
     next_band, need = _next_band_values(band, direction, target, meta, low, span)
-    kpi_reported = _any_per_kpi(reported, meta)  # a KPI is reported / scored when any of its data points is
-    kpi_scored = _any_per_kpi(band >= 0, meta)
+    kpi_reported = any_per_kpi(reported, meta)  # a KPI is reported / scored when any of its data points is
+    kpi_scored = any_per_kpi(band >= 0, meta)
     # counts of KPIs: whole numbers, exact in single precision (half the bytes of every product)
     kpi_reported_f, kpi_scored_f = kpi_reported.astype(np.float32), kpi_scored.astype(np.float32)
     # one pass over the grid for every group: the hierarchy's and the SDGs' membership side by side
@@ -239,19 +239,6 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
     usable = np.isin(direction, ("higher", "lower"))
     scorable = usable & (span > 0 if span is not None else np.isfinite(target))
     return _Scored(value, reported, achieved, band, next_band, need, both, kpi_reported, kpi_scored, scorable)
-
-
-def _any_per_kpi(mask: np.ndarray, meta: ScoringMeta) -> np.ndarray:
-    """(city-years × KPIs): True where any of the KPI's data points is. The first data point of each KPI is taken
-    as a block, the other data points of composite KPIs are added column by column."""
-    kpi = meta.kpi_of_point
-    first = np.flatnonzero(np.diff(kpi, prepend=-1))
-    if len(first) != len(meta.kpis) or not (kpi[first] == np.arange(len(first))).all():
-        return (mask.astype(np.float32) @ meta.point_kpi.astype(np.float32)) > 0  # points not in catalogue order
-    out = mask[:, first]
-    for j in np.setdiff1d(np.arange(len(kpi)), first):
-        out[:, kpi[j]] |= mask[:, j]
-    return out
 
 
 def _minmax_position(values: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
