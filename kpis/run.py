@@ -11,14 +11,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-import io
 import json
 import multiprocessing
 import os
-import pickle
 import shutil
 import signal
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -44,9 +41,9 @@ from .errors import UserError
 from .i18n import check_language, report_language, translator
 from .outdir import OutputPlan, folders_manifest, locked, previous_reports, shown, unmarked_folders, write_json
 from .parameters import check_parameters, code_fingerprint, report_notebook
-from .paths import atomic_write, bundled, demo_city, sha256_file
+from .paths import bundled, demo_city, sha256_file
 from .render import PdfUnavailable
-from .worker import failure_reason, render_city, start_now, warm_worker
+from .worker import failure_reason, render_city, score_and_save, scored_file, start_now, warm_worker
 
 NOTEBOOK = "city_assessment.ipynb"
 P = ParamSpec("P")
@@ -152,7 +149,7 @@ def assess_city(job: CityJob) -> CityRun:
         sub = _read_into_place(run, path, plan, Claims(job.claim), t0)
         if sub is None or (not job.force and _unchanged(run, Path(run.out_dir), _wanted(job.pdf))):
             return run
-        results = _score_and_save(run, sub, targets)
+        results = score_and_save(run, sub, targets, Path(job.out))
     except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
         run.status, run.reason = "invalid", failure_reason(exc)
         return run
@@ -164,7 +161,7 @@ def assess_city(job: CityJob) -> CityRun:
     scored = None
     try:
         if "scored" in job.allowed:  # a custom notebook without it reads and scores the submission itself
-            scored = _scored_file(Path(run.out_dir), sub, results)
+            scored = scored_file(Path(run.out_dir), sub, results)
             params["scored"] = str(scored)
         _ = translator(lang)
         title = _("{city} {year}: U4SSC recommendation report", city=sub.profile.city, year=sub.profile.year)
@@ -178,15 +175,6 @@ def assess_city(job: CityJob) -> CityRun:
         if scored is not None:
             scored.unlink(missing_ok=True)
     return run
-
-
-def _scored_file(city_dir: Path, sub, results) -> Path:
-    """The city as read and scored, for the notebook's kernel: a private file of its own in the city's folder
-    (exclusive, unpredictable name; removed once the report is made)."""
-    fd, name = tempfile.mkstemp(dir=city_dir, prefix=".scored.", suffix=".pickle.part")
-    with os.fdopen(fd, "wb") as fh:
-        pickle.dump((sub, results), fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return Path(name)
 
 
 def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken: Claims, wanted: list[str]) -> bool:
@@ -251,20 +239,6 @@ def _unchanged(run: CityRun, city_dir: Path, wanted: list[str]) -> bool:
         run.outputs = old.get("outputs", [])
         return True
     return False
-
-
-def _score_and_save(run: CityRun, sub, targets):
-    """Score the city and write results.xlsx (built in memory, written by atomic_write: a fresh temporary name,
-    never through a link)."""
-    from .scoring import score  # start-up: see _plan
-
-    t1 = time.perf_counter()
-    results = score(sub, targets=targets)
-    buf = io.BytesIO()
-    results.to_excel(buf)
-    atomic_write(Path(run.out_dir) / "results.xlsx", buf.getvalue())
-    run.timings["score_s"] = round(time.perf_counter() - t1, 3)
-    return results
 
 
 def _one_run_per_folder(fn: Callable[P, R]) -> Callable[P, R]:

@@ -21,7 +21,7 @@ PACKAGE = Path(kpis.__file__).resolve().parent
 # the list is the order of import (an earlier module never imports a later one). Sub-packages count as one stage
 # whose sub-modules follow the same rule among themselves.
 STAGES: list[list[str]] = [
-    ["errors", "rules", "export", "paths", "terminal", "outdir", "i18n"],  # no project imports but errors (and paths); i18n: the six languages
+    ["errors", "rules", "export", "paths", "terminal", "outdir", "i18n", "categories"],  # no project imports but errors (and paths); i18n: the six languages
     ["models"],  # the schema of the library
     ["library"],  # catalogue and target sets as plain data
     ["formulas", "grouping", "display", "templating"],  # formulas applied; group membership; presentation
