@@ -99,3 +99,7 @@ def test_a_batch_writes_the_dataset_that_compare_reads(tmp_path):
     # workbook keeps 4 decimals of 98.429605); the default target is 100 %, so it reaches 98.4296 %: band 95+
     row = comp.kpis[(comp.kpis["city"] == "Invented city 0001") & (comp.kpis["code"] == "EC: ICT: ICT: 1C")].iloc[0]
     assert (row["value"], row["target"], row["achievement"], row["band"]) == (98.4296, 100.0, 98.4296, "95+")
+    # the batch's output folder itself: read through its dataset, each city-year once (not again from results.xlsx)
+    whole = compare(tmp_path / "reports")
+    assert sorted(whole.profiles["city"]) == sorted(comp.profiles["city"])
+    assert len(whole.kpis) == len(comp.kpis)

@@ -80,6 +80,10 @@ def expand(item: object) -> list[object]:
                    and p.suffix.lower() in RESULT_SUFFIXES | SUBMISSION_SUFFIXES
                    and not p.name.startswith((".", "~$")) and p.name != "manifest.json"
                    and not any(d in p.parents for d in result_dirs))
+    batches = [d.parent for d in result_dirs if is_dataset(d)]
+    # an `ssc assess` output folder: every city it finished wrote a part of its dataset, so the cities' own
+    # results.xlsx would count each city-year twice
+    files = [p for p in files if not (p.name == "results.xlsx" and any(b in p.parents for b in batches))]
     if not files and not result_dirs:
         raise CompareError(T("{folder}: no submission (.xlsx/.csv) or results (.xlsx/.csv/.parquet/.json) files in it",
                              folder=str(folder)))
