@@ -1,5 +1,7 @@
-"""What a language costs: writing the data-collection workbook in each of the six languages against English, and
-`ssc validate` of a filled workbook with messages in each language.
+"""What a language costs: writing the data-collection workbook in each of the six languages against English,
+`ssc validate` of a filled workbook with messages in each language, and making the demo city's report in French
+and Arabic against English (every section, chart and the recommendations, from the city already read and scored:
+the part of a report that depends on its language; the notebook kernel and nbconvert cost the same in any).
 
 Each language is timed in-process after one warm-up (library, catalogues and language files loaded), as a batch of
 templates would run; the languages take turns in each round and the figure is the median of `runs` writes. Printed: ms per template and the ratio to English
@@ -15,8 +17,12 @@ import time
 from pathlib import Path
 
 from kpis.i18n import LANGUAGES
+from kpis.paths import demo_city
+from kpis.recommendation import recommend
+from kpis.report import CityReport
+from kpis.scoring import score
 from kpis.template import write_template
-from kpis.validation import validate
+from kpis.validation import read_submission, validate
 from kpis.validation_report import report_html
 
 
@@ -29,6 +35,31 @@ def _interleaved_ms(jobs: dict, runs: int) -> dict[str, float]:
             fn()
             samples[name].append(time.process_time() - start)
     return {name: statistics.median(times) * 1000 for name, times in samples.items()}
+
+
+#: What the notebook shows of a city report, in its order.
+REPORT_STEPS = ("title", "executive_summary", "context", "method", "legend", "benchmark_wheel", "subdimension_bars",
+                "band_counts", "strengths", "areas_to_improve", "priority_actions", "data_collection_plan",
+                "data_quality", "annex")
+
+
+def city_report(sub, results, lang: str) -> int:
+    """Every section of the report in `lang` (recommendations included), as the notebook calls them."""
+    report = CityReport(sub, results, recommend(results, measures=sub.measures, lang=lang), lang=lang)
+    shown = [str(getattr(report, step)()) for step in REPORT_STEPS]
+    shown += [str(report.chart_numbers(c)) for c in ("wheel", "bars", "bands")]
+    for dimension in report.dimensions:
+        shown += [str(report.dimension_table(dimension)), str(report.measures_and_actions(dimension))]
+    return sum(map(len, shown))
+
+
+def report_ratios(runs: int) -> dict[str, float]:
+    sub = read_submission(demo_city())
+    results = score(sub)
+    reports = ("en", "fr", "ar")
+    for lang in reports:  # warm-up: catalogues, language files and knowledge bases loaded once
+        city_report(sub, results, lang)
+    return _interleaved_ms({lang: lambda lang=lang: city_report(sub, results, lang) for lang in reports}, runs * 4)
 
 
 def main(runs: int = 5) -> None:
@@ -47,6 +78,13 @@ def main(runs: int = 5) -> None:
     for lang in LANGUAGES:
         print(f"  {lang}: {write[lang]:7.1f} ms  x{write[lang] / write['en']:.2f}   |  {shown[lang]:6.1f} ms  "
               f"x{shown[lang] / shown['en']:.2f}")
+
+
+    report = report_ratios(runs)
+    print(f"city report sections (demo city), CPU time, median of {runs * 4} (ms) and ratio to English (target: "
+          "at most x1.10)")
+    for lang, ms in report.items():
+        print(f"  {lang}: {ms:7.1f} ms  x{ms / report['en']:.2f}")
 
 
 if __name__ == "__main__":

@@ -11,36 +11,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench_assess import batch_inputs  # the same cities as the naive-loop benchmark
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+from bench_assess import assess, batch_inputs  # the same cities as the naive-loop benchmark
 
 
 def _run(checkout: Path, files: list[Path], out: Path, jobs: int) -> tuple[float, float, float, int]:
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
-    cpu0, t0 = _cpu(), time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "kpis.cli", "assess", *map(str, files), "--out", str(out),
-                             "--force", "--jobs", str(jobs)], cwd=out.parent, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first = None
-    while proc.poll() is None:
-        if first is None and next(out.glob("*/*/report.html"), None) is not None:
-            first = time.perf_counter() - t0
-        time.sleep(0.1)
-    total = time.perf_counter() - t0
-    written = len(list(out.glob("*/*/report.html")))
-    return (first if first is not None else total), total, _cpu() - cpu0, written
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return assess(files, out, [sys.executable, "-m", "kpis.cli", "assess", "--jobs", str(jobs)],
+                  {**os.environ, "PYTHONPATH": str(checkout)})
 
 
 def main() -> None:

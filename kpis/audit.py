@@ -89,8 +89,8 @@ def _percentages_stay_in_their_band(report: CityReport) -> list[str]:
     out = []
     for dimension in report.dimensions:
         for row in report._kpi_rows(report.kpis[report.kpis["dimension"] == dimension]):
-            match = _PERCENT.fullmatch(row["achievement"].replace("\u202f", ""))
-            shown = rules.parse_number(match.group(1), report.fmt.decimal_separator).value if match else None
+            match = _PERCENT.fullmatch(row["achievement"].replace("\u202f", "").strip("\u2066\u2069"))
+            shown = rules.parse_number(match.group(1), report.fmt.sign).value if match else None
             if shown is not None and row["band"] in rules.BANDS:
                 if rules.band_of(shown) != row["band"]:
                     out.append(f"{row['code']} {row['label']}: {row['achievement']} is shown in band {row['band']}")

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__, terminal
 from .errors import UserError
@@ -69,7 +69,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _assess(args: argparse.Namespace) -> int:
-    from .run import cli_assess  # start-up: papermill and nbconvert only here
+    from .assess_cli import cli_assess  # start-up: papermill and nbconvert only here
 
     return cli_assess(args)
 
@@ -115,6 +115,29 @@ def _jobs(text: str) -> int:
     return value
 
 
+def _assess_parser(sub) -> None:
+    """The options of `ssc assess`."""
+    p = sub.add_parser("assess", help="score submissions and write recommendation reports (default: demo city)")
+    p.add_argument("files", nargs="*", metavar="FILE", type=Path,
+                   help="filled workbooks (.xlsx) or long CSVs, one per city-year (default: the demo city)")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf (needs Debian's chromium)")
+    p.add_argument("--jobs", type=_jobs, default=None, help="cities rendered in parallel (default: CPU count)")
+    p.add_argument("--force", action="store_true", help="re-run cities whose inputs and code are unchanged")
+    p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
+    p.add_argument("--timeout", type=_seconds, default=600,
+                   help=f"seconds allowed per city, above 0 and at most {MAX_TIMEOUT_S} (default: 600)")
+    p.add_argument("--notebook", type=Path, metavar="FILE.ipynb", default=None,
+                   help="a custom report notebook with the bundled one's parameters cell (default: the bundled one)")
+    _language_option(p, "the language of the reports (default: the language each city's Profile names, else en)",
+                     default=None)
+    p.add_argument("--decimal-separator", dest="decimal_separator", choices=[".", ","], default=None,
+                   help="overrides the decimal sign of the report's language (default: the language's own)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="run the cities on a Dask cluster (`dask scheduler`, `dask worker`); no shared disk needed")
+    p.set_defaults(func=_assess)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ssc",
@@ -146,24 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
                      default=None)
     p.set_defaults(func=_validate)
 
-    p = sub.add_parser("assess", help="score submissions and write recommendation reports (default: demo city)")
-    p.add_argument("files", nargs="*", metavar="FILE", type=Path,
-                   help="filled workbooks (.xlsx) or long CSVs, one per city-year (default: the demo city)")
-    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
-    p.add_argument("--pdf", action="store_true", help="also write report.pdf (needs Debian's chromium)")
-    p.add_argument("--jobs", type=_jobs, default=None, help="cities rendered in parallel (default: CPU count)")
-    p.add_argument("--force", action="store_true", help="re-run cities whose inputs and code are unchanged")
-    p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
-    p.add_argument("--timeout", type=_seconds, default=600,
-                   help=f"seconds allowed per city, above 0 and at most {MAX_TIMEOUT_S} (default: 600)")
-    p.add_argument("--notebook", type=Path, metavar="FILE.ipynb", default=None,
-                   help="a custom report notebook with the bundled one's parameters cell (default: the bundled one)")
-    p.add_argument("--decimal-separator", dest="decimal_separator", choices=[".", ","], default=".",
-                   help="how numbers are written in the reports (default: '.')")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
-                   help="run the cities on a Dask cluster (`dask scheduler`, `dask worker`); no shared disk needed")
-    p.set_defaults(func=_assess)
+    _assess_parser(sub)
 
+    _compare_parser(sub)
+    return parser
+
+
+def _compare_parser(sub: Any) -> None:
+    """`ssc compare`: its own function, so that build_parser stays short."""
     p = sub.add_parser("compare", help="compare many cities/years and write a comparison report")
     p.add_argument("inputs", nargs="*", metavar="FILE_OR_RESULTS", type=Path,
                    help="submissions, results files (.xlsx/.csv/.parquet/.json), long CSVs or folders of them "
@@ -173,8 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group-by", dest="group_by", default=None, help="peer grouping: population_band or region")
     p.add_argument("--year", type=int, default=None, help="only this year")
     p.add_argument("--targets", type=Path, metavar="FILE", help="a target set (YAML/CSV) instead of the default")
+    _language_option(p, "the language of the comparison report")
     p.set_defaults(func=_compare)
-    return parser
 
 
 def _language_option(p: argparse.ArgumentParser, what: str, default: str | None = "en") -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import queue
 import shutil
 import sys
 import tempfile
@@ -21,12 +22,14 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .batch import Claims
 from .errors import UserError
+from .outdir import DATASET_FOLDER, DATASET_MARKER
 from .parameters import code_fingerprint
 from .paths import atomic_write
 
@@ -63,6 +66,7 @@ class RemoteCity:
 
     run: Any
     files: dict[str, bytes] = field(default_factory=dict)
+    dataset: dict[str, bytes] = field(default_factory=dict)  # the city-year's part of the results dataset
 
 
 def remote_city(assess_city: Callable, job: Any, submission: Payload, targets: Payload | None,
@@ -82,8 +86,11 @@ def remote_city(assess_city: Callable, job: Any, submission: Payload, targets: P
             city_dir = Path(run.out_dir)
             files = {name: (city_dir / name).read_bytes() for name in OUTPUTS if (city_dir / name).is_file()}
             run.out_dir = str(city_dir.relative_to(work / "out"))
+        parts = work / "out" / DATASET_FOLDER
+        dataset = {p.relative_to(parts).as_posix(): p.read_bytes()
+                   for p in [*parts.glob("year=*/*.parquet"), parts / DATASET_MARKER] if p.is_file()}
         run.input = job.run.input
-        return RemoteCity(run, files)
+        return RemoteCity(run, files, dataset)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -141,29 +148,63 @@ def _warm() -> None:
 class Remote(Executor):
     """The client's side of a Dask batch, as an executor: `submit(assess_city, job)` sends the city as bytes, and
     its future resolves to the city's run once its outputs are written under --out (by this client, atomically,
-    once). A future given up (the batch stalled or stopped) lands nothing, whenever its worker answers."""
+    once). A future given up (the batch stalled or stopped) lands nothing, whenever its worker answers.
+
+    Cities go to the scheduler through a window (twice the worker threads, at least `MIN_WINDOW`): a submission is
+    read when its city is sent, so the client holds a few cities' bytes at a time, not a whole batch's."""
+
+    MIN_WINDOW = 8
 
     def __init__(self, client, own: bool, out: Path, claims: Claims, target_file: Path | None, notebook: Path):
         self.client, self.own, self.out, self.claims = client, own, out, claims
         self.dask = client.get_executor(retries=1, pure=False)
         self.targets = Payload.of(target_file) if target_file else None
         self.notebook = Payload.of(notebook)
+        self.window = max(self.MIN_WINDOW, 2 * _threads(client))
+        self.slots = threading.Semaphore(self.window)
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.sent: dict[Any, Future] = {}  # the Dask futures in flight
+        self.stopping = False
+        self.feeder = threading.Thread(target=self._feed, name="ssc-feeder", daemon=True)
+        self.feeder.start()
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
-        job = args[0]
         out: Future = Future()
-        sent = self.dask.submit(remote_city, fn, job, Payload.of(Path(job.run.input)), self.targets, self.notebook)
-
-        def arrived(done: Future) -> None:
-            if not out.set_running_or_notify_cancel():  # given up: a late result writes nothing
-                return
-            try:
-                out.set_result(self._land(done.result()))
-            except BaseException as exc:  # noqa: BLE001 - the city's failure, recorded by the batch
-                out.set_exception(exc)
-
-        sent.add_done_callback(arrived)
+        self.queue.put((fn, args[0], out))
         return out
+
+    def _feed(self) -> None:
+        """Send each queued city once a slot is free, reading its submission then."""
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            self.slots.acquire()
+            fn, job, out = item
+            if self.stopping or out.cancelled():
+                self.slots.release()
+                out.cancel()
+                continue
+            try:
+                sent = self.dask.submit(remote_city, fn, job, Payload.of(Path(job.run.input)), self.targets,
+                                        self.notebook)
+            except BaseException as exc:  # noqa: BLE001 - the file went away, the client closed: the city's failure
+                self.slots.release()
+                if out.set_running_or_notify_cancel():
+                    out.set_exception(exc)
+                continue
+            self.sent[sent] = out
+            sent.add_done_callback(partial(self._arrived, out))
+
+    def _arrived(self, out: Future, done: Future) -> None:
+        self.sent.pop(done, None)
+        self.slots.release()
+        if not out.set_running_or_notify_cancel():  # given up: a late result writes nothing
+            return
+        try:
+            out.set_result(self._land(done.result()))
+        except BaseException as exc:  # noqa: BLE001 - the city's failure, recorded by the batch
+            out.set_exception(exc)
 
     def _land(self, result: RemoteCity) -> Any:
         """Write a city's outputs under --out and return its run with the client's paths."""
@@ -180,12 +221,24 @@ class Remote(Executor):
             return run
         for name, data in result.files.items():
             atomic_write(city_dir / name, data)
+        parts = (self.out / DATASET_FOLDER).resolve()
+        for rel, data in result.dataset.items():
+            path = (parts / rel).resolve()
+            if parts in path.parents and (path.suffix == ".parquet" or rel == DATASET_MARKER):  # a worker's name
+                atomic_write(path, data)
         run.out_dir = str(city_dir)
         return run
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """The warm-up plugin is this batch's: a worker that joins later (one without kpis, say) is not refused by
-        the scheduler for want of it."""
+        """Cities not sent are dropped and those in flight cancelled on the cluster (after Ctrl-C or SIGTERM, or a
+        stalled batch: nothing of this batch keeps a worker busy). The warm-up plugin is this batch's: a worker that
+        joins later (one without kpis, say) is not refused by the scheduler for want of it."""
+        self.stopping = True
+        self.queue.put(None)
+        self.slots.release()  # a feeder waiting for a slot wakes up, sees `stopping` and leaves
+        if self.sent:
+            with contextlib.suppress(Exception):
+                self.dask.shutdown(wait=False)  # cancels every task this executor sent that is not finished
         with contextlib.suppress(Exception):
             self.client.unregister_worker_plugin("ssc-warm")
         if self.own:
@@ -234,6 +287,14 @@ def connect(scheduler: str | None, executor: Executor | None, out: Path, claims:
         if own:
             client.close()
         raise
+
+
+def _threads(client) -> int:
+    """The worker threads the cluster has now (0 when the scheduler does not say)."""
+    try:
+        return sum(int(w.get("nthreads", 0)) for w in client.scheduler_info()["workers"].values())
+    except Exception:  # noqa: BLE001 - only sizes the window
+        return 0
 
 
 def _check_address(scheduler: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -9,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from .i18n import DEFAULT_LANGUAGE, decimal_sign
+from .i18n import DEFAULT_LANGUAGE, N_, decimal_sign, direction, translator, unit_words
 
 # The project's own palette (U4SSC does not publish its colours): colour-blind-safe, light enough for black text.
 BAND_COLOURS = {
@@ -24,12 +25,30 @@ BAND_COLOURS = {
 PLAIN_TEXT: dict[Any, Any] = {"text.parse_math": False, "text.usetex": False}
 BAND_TEXT = {"95+": "#000000", "66-95": "#000000", "33-66": "#000000", "<33": "#ffffff", "not scored": "#000000"}
 BAND_LABELS = {
-    "95+": "95 % of target or more",
-    "66-95": "66 to 95 % of target",
-    "33-66": "33 to 66 % of target",
-    "<33": "less than 33 % of target",
-    "not scored": "not reported or no benchmark",
+    "95+": N_("95 % of target or more"),
+    "66-95": N_("66 to 95 % of target"),
+    "33-66": N_("33 to 66 % of target"),
+    "<33": N_("less than 33 % of target"),
+    "not scored": N_("not reported or no benchmark"),
 }
+#: The words of a data point's status and of a target's basis, as the report shows them (`rules.STATUSES`).
+STATUS_WORDS = {
+    "strength": N_("strength"), "on track": N_("on track"), "gap": N_("gap"), "not reported": N_("not reported"),
+    "context": N_("context"), "no benchmark": N_("no benchmark"), "not scored": N_("not scored"),
+    "standard": N_("standard"), "reference": N_("reference"), "judgement": N_("judgement"),
+}
+
+
+def band_labels(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """The legend's band labels in `lang`."""
+    _ = translator(lang)
+    return {band: _(label) for band, label in BAND_LABELS.items()}
+
+
+def status_words(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """Status and target-basis words in `lang` (a word it does not know is shown as written)."""
+    _ = translator(lang)
+    return {key: _(word) for key, word in STATUS_WORDS.items()}
 
 
 def band_style(band: object) -> str:
@@ -51,7 +70,7 @@ def frame_html(frame: pd.DataFrame, band_column: str | None = "band", max_rows: 
             style = f' style="{band_style(val)}"' if col == band_column else ""
             cells.append(f"<td{style}>{html.escape(str(text))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    more = f"<p>… {len(frame) - max_rows} more rows</p>" if len(frame) > max_rows else ""
+    more = f"<p>… +{len(frame) - max_rows}</p>" if len(frame) > max_rows else ""
     return f'<table class="ssc-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{more}'
 
 
@@ -72,9 +91,10 @@ class CatalogueFrame(pd.DataFrame):
 #: Unit spellings of the catalogue (ASCII, as a workbook header can hold them) → how a reader expects them.
 UNIT_SYMBOLS = (("ug/m3", "µg/m³"), ("km2", "km²"), ("m2", "m²"), ("m3", "m³"), ("eCO2", "eCO₂"), ("CO2", "CO₂"))
 #: Units that say nothing a reader needs next to a number.
-SILENT_UNITS = {"count": "", "count (services)": "services", "ratio": ""}
+SILENT_UNITS = {"count": "", "count (services)": N_("services"), "ratio": ""}
 
 
+@functools.lru_cache(maxsize=1024)  # a report prints a few dozen distinct units hundreds of times
 def unit_text(unit: str | None) -> str:
     """A unit as printed: µg/m³, m², 'per 100 000 inhabitants'; counts without 'count'."""
     text = (unit or "").strip()
@@ -110,7 +130,28 @@ def value_text(value: object, unit: str | None = "", decimal_separator: str | No
     """A figure with its unit ('12.5 µg/m³', '84.5 %', '3 services'); just '–' when there is no figure."""
     number = number_text(value, decimal_separator, digits, lang)
     shown = unit_text(unit)
+    if shown and lang != DEFAULT_LANGUAGE:  # the catalogue's unit words in `lang`
+        key = (unit or "").strip()
+        shown = translator(lang)(shown) if key in SILENT_UNITS else unit_text(unit_words(key, lang))
+    if direction(lang) == "rtl" and number != "–":
+        return _isolated(number, shown)
     return number if number == "–" or not shown else f"{number} {shown}"
+
+
+#: Unicode's left-to-right isolate and its end: a figure keeps its order inside right-to-left text ('84.5 %', never
+#: '% 84.5'), in HTML, SVG and PDF alike, without markup.
+LRI, PDI = "\u2066", "\u2069"
+_RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def _isolated(number: str, unit: str) -> str:
+    """A figure for right-to-left text: the number with a symbol unit (%, km², µg/m³) isolated left to right; a unit
+    in words of the language follows the number in the reading order."""
+    if not unit:
+        return f"{LRI}{number}{PDI}"
+    if _RTL_LETTER.search(unit):
+        return f"{LRI}{number}{PDI} {unit}"
+    return f"{LRI}{number} {unit}{PDI}"
 
 
 def label_with_unit(label: str, unit: str | None) -> str:

@@ -154,3 +154,16 @@ def _sdg_membership(kpi_list: list) -> tuple[pd.DataFrame, np.ndarray]:
         for key in mine:
             member[i, col_of[key]] = 1.0
     return pd.DataFrame(ordered, columns=["level", "sdg"]), member
+
+
+def any_per_kpi(mask: np.ndarray, meta: ScoringMeta) -> np.ndarray:
+    """(city-years × KPIs): True where any of the KPI's data points is. The first data point of each KPI is taken
+    as a block, the other data points of composite KPIs are added column by column."""
+    kpi = meta.kpi_of_point
+    first = np.flatnonzero(np.diff(kpi, prepend=-1))
+    if len(first) != len(meta.kpis) or not (kpi[first] == np.arange(len(first))).all():
+        return (mask.astype(np.float32) @ meta.point_kpi.astype(np.float32)) > 0  # points not in catalogue order
+    out = mask[:, first]
+    for j in np.setdiff1d(np.arange(len(kpi)), first):
+        out[:, kpi[j]] |= mask[:, j]
+    return out

@@ -24,6 +24,10 @@ from .errors import UserError
 from .paths import atomic_write, check_output_path, name_hash, name_key, slugify
 
 LOCK_NAME = ".ssc.lock"
+#: The batch's results dataset (one parquet file per city-year, `year=YYYY/` folders): no city folder can have this
+#: name (a city's folder name never starts with '_').
+DATASET_FOLDER = "_dataset"
+DATASET_MARKER = "_ssc_results_dataset.json"  # marks a folder as a results dataset (and says what wrote it)
 CITY_OUTPUTS = ("results.xlsx", "manifest.json", "report.ipynb", "report.html", "report.pdf")
 
 

@@ -90,5 +90,6 @@ class ProblemCollector:
 def unreadable(file: str, reason: object) -> list[Problem]:
     """The one problem of a file that cannot be read at all (refused by a cap, or a parser gave up)."""
     out = ProblemCollector(file)
-    out.error(reason if isinstance(reason, Message) else str(reason))
+    message = getattr(reason, "message", reason)  # a refusal keeps its translatable message
+    out.error(message if isinstance(message, Message) else str(message))
     return out.problems

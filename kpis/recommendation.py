@@ -45,7 +45,9 @@ import pandas as pd
 from . import rules
 from .display import label_with_unit
 from .errors import UserError
-from .knowledge import Action, CategoryEntry, Entry, KnowledgeBase, KpiEntry, context_points, knowledge_base
+from .i18n import DEFAULT_LANGUAGE, KpiText, translator, unit_words
+from .knowledge import Action, CategoryEntry, Entry, KnowledgeBase, KpiEntry, context_points
+from .knowledge_text import knowledge_base_in
 from .library import Library, library
 from .recommendation_model import (  # Recommendation, Trigger and to_frame are public here too
     BASIS_ORDER,
@@ -149,13 +151,15 @@ class KpiView:
         return _worst_band(p.band for p in self.points)
 
 
-def _trigger(code: str, r: dict[str, Any]) -> Trigger:
+def _trigger(code: str, r: dict[str, Any], lang: str = DEFAULT_LANGUAGE) -> Trigger:
+    name, part = _text(r.get("name")), _text(r.get("part"))
+    label = _text(r.get("point_label")) or name
     return Trigger(
         code=code,
-        name=_text(r.get("name")),
+        name=KpiText(code, "name", None, name).localise(lang),
         tier=_text(r.get("tier")) or "core",
-        part=_text(r.get("part")),
-        point_label=_text(r.get("point_label")) or _text(r.get("name")),
+        part=part,
+        point_label=KpiText(code, "points", part, label).localise(lang) if part else label,
         band=r.get("band"),
         value=_num(r.get("value")),
         unit=_text(r.get("unit")),
@@ -165,6 +169,7 @@ def _trigger(code: str, r: dict[str, Any]) -> Trigger:
         direction=_text(r.get("direction")) or "higher",
         target=_num(r.get("target")),
         basis=_text(r.get("target_basis")),
+        lang=lang,
     )
 
 
@@ -174,10 +179,10 @@ def _actionable(code: str, r: dict[str, Any], context: set[tuple[str, str]]) -> 
             and (code, _text(r.get("part"))) not in context)
 
 
-def fold(frame: pd.DataFrame, lib: Library | None = None) -> list[KpiView]:
+def fold(frame: pd.DataFrame, lib: Library | None = None, lang: str = DEFAULT_LANGUAGE) -> list[KpiView]:
     """Group the tidy table of one city-year into KPIs, in table order (plain records: pandas groupby per KPI
     costs more than the whole recommendation logic). `points` are the data points an action can be about: scored,
-    banded, not context."""
+    banded, not context. KPI names and data-point labels are in `lang`; groups stay the library's keys."""
     context = context_points(lib or library())
     groups: dict[str, list[dict[str, Any]]] = {}
     for rec in frame.to_dict("records"):
@@ -185,11 +190,11 @@ def fold(frame: pd.DataFrame, lib: Library | None = None) -> list[KpiView]:
     out: list[KpiView] = []
     for code, rows in groups.items():
         first = rows[0]
-        points = [_trigger(code, r) for r in rows if _actionable(code, r, context)]
+        points = [_trigger(code, r, lang) for r in rows if _actionable(code, r, context)]
         out.append(
             KpiView(
                 code=code,
-                name=_text(first.get("name")),
+                name=KpiText(code, "name", None, _text(first.get("name"))).localise(lang),
                 dimension=_text(first.get("dimension")),
                 sub_dimension=_text(first.get("sub_dimension")),
                 category=_text(first.get("category")),
@@ -236,6 +241,7 @@ class _CityYear:
     year: Any
     measures: dict[str, str]
     order: dict[str, int]  # catalogue position of each KPI code
+    lang: str = DEFAULT_LANGUAGE
 
     def make(self, kind: Kind, entry: Entry, action: Action, group: Sequence[KpiView], triggers: list[Trigger],
              details: Iterable[str] = ()) -> Recommendation:
@@ -311,7 +317,7 @@ def _keep_actions(cy: _CityYear, category: CategoryEntry | None, group: list[Kpi
 def _for_city_year(cy: _CityYear, frame: pd.DataFrame) -> list[Recommendation]:
     """Every recommendation of one city-year, unordered: per category the actions to improve, to close the gap
     and to keep doing; then one data-collection action per unreported KPI."""
-    kpis = fold(frame, cy.lib)
+    kpis = fold(frame, cy.lib, cy.lang)
     by_category: dict[tuple[str, str], list[KpiView]] = {}
     for k in kpis:
         by_category.setdefault((k.sub_dimension, k.category), []).append(k)
@@ -322,51 +328,60 @@ def _for_city_year(cy: _CityYear, frame: pd.DataFrame) -> list[Recommendation]:
         recs += _gap_actions(cy, category, group, "close_gap", CLOSE_BANDS)
         recs += _keep_actions(cy, category, group)
     recs += [collect_action(cy.kb, cy.lib, k.code, city=cy.city, year=cy.year,
-                            city_measures=cy.measures.get(k.sub_dimension, ""), order=cy.order.get(k.code, 0))
+                            city_measures=cy.measures.get(k.sub_dimension, ""), order=cy.order.get(k.code, 0),
+                            lang=cy.lang)
              for k in kpis if not k.reported and k.code in cy.lib.by_code]
     return recs
 
 
 def collect_action(kb: KnowledgeBase, lib: Library, code: str, city: str = "", year: Any = None,
-                   city_measures: str = "", order: int = 0) -> Recommendation:
+                   city_measures: str = "", order: int = 0, lang: str = DEFAULT_LANGUAGE) -> Recommendation:
     """The data-collection action for one unreported KPI: the category template filled with the KPI's own
-    definition and inputs, and the office that usually holds the data."""
+    definition and inputs, and the office that usually holds the data (all in `lang`; `kb` in that language)."""
+    _ = translator(lang)
     kpi = lib.get(code)
     cat = kb.category(kpi.sub_dimension, kpi.category)
     entry = kb.kpi(kpi.code)
-    office = (entry.office if entry and entry.office else None) or (cat.office if cat else "the city statistics unit")
-    inputs = "; ".join(label_with_unit(i.label, i.unit) for i in kpi.inputs.values())
-    template = cat.collect if cat else "Ask {office} for {inputs} to report {name} ({code})."
-    text = template.format(name=kpi.name, code=kpi.code, definition=kpi.definition.rstrip("."), inputs=inputs,
-                           unit=kpi.unit, office=office)
+    office = (entry.office if entry and entry.office else None) or (cat.office if cat else _("the city statistics unit"))
+    inputs = "; ".join(label_with_unit(KpiText(kpi.code, "inputs", key, i.label).localise(lang),
+                                       unit_words(i.unit, lang))
+                       for key, i in kpi.inputs.items())
+    name = KpiText(kpi.code, "name", None, kpi.name).localise(lang)
+    definition = KpiText(kpi.code, "definition", None, kpi.definition).localise(lang)
+    template = cat.collect if cat else _("Ask {office} for {inputs} to report {name} ({code}).")
+    text = template.format(name=name, code=kpi.code, definition=definition.rstrip("."), inputs=inputs,
+                           unit=unit_words(kpi.unit, lang), office=office)
     sources = [kb.sources[s] for s in ("u4ssc_collection", "y4903") if s in kb.sources]
-    trigger = Trigger(code=kpi.code, name=kpi.name, tier=kpi.tier, part="", point_label=kpi.name, band=None,
+    trigger = Trigger(code=kpi.code, name=name, tier=kpi.tier, part="", point_label=name, band=None,
                       value=None, unit=kpi.unit, achievement=None, next_band=None, next_band_value=None,
-                      direction=kpi.direction)
+                      direction=kpi.direction, lang=lang)
     return Recommendation(
-        city=city, year=year, kind="collect_data", title=f"Collect and report {kpi.name}", action=" ".join(text.split()),
+        city=city, year=year, kind="collect_data", title=_("Collect and report {name}", name=name),
+        action=" ".join(text.split()),
         dimension=kpi.dimension, sub_dimension=kpi.sub_dimension, category=kpi.category, triggers=(trigger,),
         sdg=tuple(kpi.sdg), standards=(kb.standards["Y.4903"],) if "Y.4903" in kb.standards else (),
         sources=tuple(s.citation for s in sources),
-        details=(f"Usually held by: {office}.",), city_measures=city_measures,
+        details=(_("Usually held by: {office}.", office=office),), city_measures=city_measures,
         _order=(0 if kpi.tier == "core" else 1, order),
     )
 
 
-def recommend(results: Any, measures: Mapping[Any, Any] | None = None) -> list[Recommendation]:
+def recommend(results: Any, measures: Mapping[Any, Any] | None = None,
+              lang: str = DEFAULT_LANGUAGE) -> list[Recommendation]:
     """Ordered recommendations for every city-year in `results` (a `kpis.results.Results`).
 
     `measures` overrides the submission's "measures adopted" texts: either {(city, year): {sub_dimension: text}}
-    or, for a single city, {sub_dimension: text}. Ranks start at 1 for each city-year.
+    or, for a single city, {sub_dimension: text}. Ranks start at 1 for each city-year. `lang`: the language of the
+    action texts (`kpis/locale/<lang>/recommendations.yaml`, English where a text is missing) and KPI names.
     """
-    kb, lib = knowledge_base(), library()
+    kb, lib = knowledge_base_in(lang), library()
     frame = results.kpis
     out: list[Recommendation] = []
     if frame.empty:
         return out
     order = {k.code: i for i, k in enumerate(lib)}
     for (city, year), sub in frame.groupby(["city", "year"], observed=True, sort=False):
-        cy = _CityYear(kb, lib, city, year, measures_for(results, measures, city, year), order)
+        cy = _CityYear(kb, lib, city, year, measures_for(results, measures, city, year), order, lang)
         recs = _for_city_year(cy, sub)
         recs.sort(key=_sort_key)
         for i, r in enumerate(recs, start=1):

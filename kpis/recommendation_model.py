@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import rules
 from .display import value_text
+from .i18n import DEFAULT_LANGUAGE, translator
 
 Kind = Literal["improve", "close_gap", "keep", "collect_data"]
 TOP_BAND = rules.BANDS[-1]
@@ -60,6 +61,7 @@ class Trigger:
     direction: str = "higher"
     target: float | None = None
     basis: str = ""
+    lang: str = DEFAULT_LANGUAGE  # the language of the sentences below (names are given in it already)
 
     @property
     def against_reference(self) -> str:
@@ -67,8 +69,11 @@ class Trigger:
         target; empty for other bases, unknown targets and the top band."""
         if self.basis != "reference" or self.target is None or self.band in (None, TOP_BAND):
             return ""
-        side = "above" if self.direction == "lower" else "below"
-        return f"{side} the reference figure of {value_text(self.target, self.unit, digits=4)}"
+        _ = translator(self.lang)
+        figure = value_text(self.target, self.unit, digits=4, lang=self.lang)
+        if self.direction == "lower":
+            return _("above the reference figure of {figure}", figure=figure)
+        return _("below the reference figure of {figure}", figure=figure)
 
     @property
     def against(self) -> str:
@@ -76,17 +81,22 @@ class Trigger:
         when the value is unknown)."""
         if not self.against_reference or self.value is None:
             return ""
+        _ = translator(self.lang)
         label = self.point_label if self.part else self.name
-        return f"{label}: {value_text(self.value, self.unit, digits=4)}, {self.against_reference}"
+        return _("{label}: {value}, {against}", label=label, against=self.against_reference,
+                 value=value_text(self.value, self.unit, digits=4, lang=self.lang))
 
     @property
     def needed(self) -> str:
         """'PM2.5: at most 12.1 µg/m³ to reach 66-95' (empty when unknown)."""
         if self.next_band is None or self.next_band_value is None or _isnan(self.next_band_value):
             return ""
-        bound = "at most" if self.direction == "lower" else "at least"
+        _ = translator(self.lang)
         label = self.point_label if self.part else self.name
-        return f"{label}: {bound} {value_text(self.next_band_value, self.unit, digits=4)} to reach {self.next_band}"
+        figure = value_text(self.next_band_value, self.unit, digits=4, lang=self.lang)
+        if self.direction == "lower":
+            return _("{label}: at most {figure} to reach {band}", label=label, figure=figure, band=self.next_band)
+        return _("{label}: at least {figure} to reach {band}", label=label, figure=figure, band=self.next_band)
 
 
 @dataclass

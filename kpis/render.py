@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, direction, translate_markdown, translator
 from .paths import atomic_write, bundled
+
+#: The fonts of the running footer: those of report.css, Arabic and Chinese included (Debian's fonts-noto-core,
+#: fonts-noto-cjk).
+FONT_STACK = "'DejaVu Sans', 'Noto Sans', 'Noto Sans Arabic', 'Noto Sans CJK SC', Arial, sans-serif"
+#: The report page's own words (the contents list and its links back).
+PAGE_TEXT = {"contents": N_("Contents"), "back": N_("Back to contents")}
 
 # The headless shell first: it has no sign-in, no component updater and no other browser services, so it never
 # starts a request of its own. A full Chromium is kept quiet by CHROMIUM_ARGS.
@@ -68,10 +75,18 @@ def warm_exporter() -> None:
     notebook_to_html(nb, "warm-up")
 
 
-def notebook_to_html(nb, title: str) -> str:
-    """Render an executed notebook (NotebookNode) with the report template: no code, no prompts, no parameters."""
+def notebook_to_html(nb, title: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Render an executed notebook (NotebookNode) with the report template: no code, no prompts, no parameters;
+    the notebook's headings and paragraphs, the page's `lang` and `dir` and its own words in `lang`."""
     css = bundled("templates", "report.css").read_text(encoding="utf-8")
-    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}, "ssc_css": css})
+    if lang != DEFAULT_LANGUAGE:
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = translate_markdown(cell.source, lang)
+    _ = translator(lang)
+    resources = {"metadata": {"name": title}, "ssc_css": css, "ssc_lang": lang, "ssc_dir": direction(lang),
+                 "ssc_text": {key: _(text) for key, text in PAGE_TEXT.items()}}
+    body, _resources = _exporter().from_notebook_node(nb, resources=resources)
     return body
 
 
@@ -119,11 +134,16 @@ PAPER_SIZES = ("A4", "Letter")
 PDF_MARGINS = {"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"}
 
 
-def footer_template(label: str) -> str:
-    """Chromium's running footer: "<label> · page N of M" (the label is page text, so it is escaped here)."""
-    return ('<div style="width:100%; margin:0 12mm; font:8px \'DejaVu Sans\', Arial, sans-serif; color:#52606d;'
-            f' display:flex; justify-content:space-between"><span>{html.escape(label)}</span><span>page'
-            ' <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>')
+def footer_template(label: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Chromium's running footer: "<label> · page N of M" in the report's language and direction (the label is
+    page text, so it is escaped here)."""
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    _ = translator(lang)
+    page = html.escape(_("page {page} of {pages}", page="\x00", pages="\x01"))
+    page = page.replace("\x00", '<span class="pageNumber"></span>').replace("\x01", '<span class="totalPages"></span>')
+    return (f'<div lang="{lang}" dir="{direction(lang)}" style="width:100%; margin:0 12mm; font:8px {FONT_STACK};'
+            f' color:#52606d; display:flex; justify-content:space-between"><span>{html.escape(label)}</span>'
+            f'<span>{page}</span></div>')
 
 
 @contextlib.contextmanager
@@ -158,7 +178,8 @@ def html_to_pdf(chromium, html_path: Path, pdf_path: Path, paper: str = "A4") ->
         page.goto(report_url(html_path), wait_until="load")
         labelled = page.locator("[data-footer]")
         label = labelled.first.get_attribute("data-footer") if labelled.count() else page.title()
+        lang = page.locator("html").get_attribute("lang") or DEFAULT_LANGUAGE
         pdf = page.pdf(format=paper, print_background=True, margin=PDF_MARGINS, tagged=True, outline=True,
                        display_header_footer=True, header_template="<span></span>",
-                       footer_template=footer_template(label or ""))
+                       footer_template=footer_template(label or "", lang))
     atomic_write(pdf_path, pdf)

@@ -16,9 +16,21 @@ from typing import Any
 import pandas as pd
 
 from . import __version__, charts, narrative, rules, statuses, templating
-from .display import value_text
+from .display import band_labels, status_words, value_text
+from .i18n import (
+    DEFAULT_LANGUAGE,
+    KpiText,
+    Translator,
+    check_language,
+    date_text,
+    decimal_sign,
+    group_text,
+    percent_text,
+    report_language,
+    translator,
+)
 from .intake import Submission
-from .knowledge import knowledge_base
+from .knowledge_text import knowledge_base_in
 from .library import CATALOGUE_VERSION, library, load_targets
 from .paths import demo_city
 from .recommendation import recommend
@@ -27,6 +39,8 @@ from .scoring import score
 from .validation import read_submission
 
 TOP_BAND = rules.BANDS[-1]
+#: The band edges the report's sentences name: the top band's and the edge below which a data point is a gap.
+TOP_EDGE, GAP_EDGE = f"{rules.BAND_EDGES[-1]:g}", f"{rules.BAND_EDGES[1]:g}"
 
 
 def _rule_facts() -> dict[str, str]:
@@ -41,12 +55,16 @@ def _catalogue_facts() -> dict[str, int]:
             "sub_dimensions": len({k.sub_dimension for k in lib}), "categories": len({k.category for k in lib})}
 
 
-def render_section(name: str, **context: Any) -> str:
-    """templates/sections/<name>.html.j2, autoescaped (`kpis.templating`), with the rule and catalogue facts."""
+def render_section(name: str, lang: str = DEFAULT_LANGUAGE, **context: Any) -> str:
+    """templates/sections/<name>.html.j2, autoescaped (`kpis.templating`), with the rule and catalogue facts and
+    the texts of `lang` (`_`, `ngettext`, band labels and status words)."""
     env = templating.environment("sections")
     if "rules" not in env.globals:
         env.globals.update(rules=_rule_facts(), catalogue=_catalogue_facts())
-    return env.get_template(f"{name}.html.j2").render(**context)
+    _ = translator(lang).for_page()
+    return env.get_template(f"{name}.html.j2").render(
+        _=_, ngettext=_.ngettext, lang=lang, band_labels=band_labels(lang), status_words=status_words(lang),
+        **context)
 
 
 class HTMLBlock(str):
@@ -62,12 +80,19 @@ def _is_missing(v) -> bool:
 
 @dataclass
 class NumberFormat:
-    """Figures and units as the report prints them (`display.value_text`), with the city's decimal separator."""
+    """Figures and units as the report prints them (`display.value_text`): the decimal sign of the report's
+    language (Babel), unless `decimal_separator` overrides it."""
 
-    decimal_separator: str = "."
+    decimal_separator: str | None = None
+    lang: str = DEFAULT_LANGUAGE
 
     def __call__(self, value: object, unit: str = "", digits: int = 3) -> str:
-        return value_text(value, unit, self.decimal_separator, digits)
+        return value_text(value, unit, self.decimal_separator, digits, self.lang)
+
+    @property
+    def sign(self) -> str:
+        """The decimal sign the figures are written with."""
+        return self.decimal_separator or decimal_sign(self.lang)
 
     def pct(self, value: object) -> str:
         """A % of target or a score to one decimal, rounded without leaving its band (`rules.display_percent`)."""
@@ -79,18 +104,23 @@ class NumberFormat:
 class CityReport:
     """Everything the report of one city-year shows, computed once from the submission."""
 
-    def __init__(self, submission, results, recommendations, decimal_separator: str = "."):
+    def __init__(self, submission, results, recommendations, decimal_separator: str | None = None,
+                 lang: str = DEFAULT_LANGUAGE):
         self.submission = submission
         self.results = results
         self.recommendations = recommendations
-        self.fmt = NumberFormat(decimal_separator)
+        self.lang = check_language(lang)
+        self._ = translator(self.lang)
+        self.fmt = NumberFormat(decimal_separator or None, self.lang)
 
     @classmethod
     def build(cls, submission: str | Path | Submission | None = None, targets: str | Path | None = None,
-              decimal_separator: str = ".", *, results: Results | None = None) -> CityReport:
+              decimal_separator: str | None = None, *, results: Results | None = None,
+              lang: str | None = None) -> CityReport:
         """The report of a submission. A caller that has already read it (a `Submission`) or scored it
         (`results=`) passes them, so nothing is read or scored twice; a path (JupyterLab, the notebook's
-        defaults) is read and scored here. `targets` is only used when scoring here."""
+        defaults) is read and scored here. `targets` is only used when scoring here. `lang`: the report's
+        language (default: the one the Profile names, else English)."""
         if isinstance(submission, Submission):
             sub = submission
         else:
@@ -100,8 +130,9 @@ class CityReport:
         elif set(results.coverage["city"].astype(str)) != {str(sub.profile.city)}:
             raise ValueError(f"the results given are not those of {sub.profile.city!r}: "
                              "pass the results scored from this submission")
-        recs = recommend(results, measures=sub.measures)
-        return cls(sub, results, recs, decimal_separator)
+        lang = report_language(sub, lang)
+        recs = recommend(results, measures=sub.measures, lang=lang)
+        return cls(sub, results, recs, decimal_separator, lang)
 
     # ------------------------------------------------------------ shared views
 
@@ -146,100 +177,124 @@ class CityReport:
         """The priority actions, in order: the table lists them once and the other sections refer to them."""
         return narrative.priority_actions(self.results, n=10, recommendations=self.recommendations)
 
+    def _section(self, name: str, **context: Any) -> HTMLBlock:
+        return HTMLBlock(render_section(name, self.lang, **context))
+
+    def _kpi_name(self, code: str, english: str) -> str:
+        return KpiText(code, "name", None, english).localise(self.lang)
+
+    def _label(self, r: Any) -> str:
+        """'KPI name' or 'KPI name: data point' in the report's language."""
+        name = self._kpi_name(r.code, r.name)
+        if not r.part:
+            return name
+        return f"{name}: {KpiText(r.code, 'points', r.part, r.point_label).localise(self.lang)}"
+
+    def _group(self, name: object) -> str:
+        return group_text(str(name), self.lang)
+
+    def _status(self, word: object) -> str:
+        return status_words(self.lang).get(str(word), str(word))
+
     def title(self) -> HTMLBlock:
         """The headline: the overall score always beside what it rests on; coverage first when it is provisional."""
         overall, band = self._score_of("overall")
         city = self.profile.city
         c = self.coverage
-        return HTMLBlock(render_section(
+        return self._section(
             "title", city=city, year=self.profile.year, country=getattr(self.profile, "country", ""),
             invented="invented" in city.lower(), overall=self.fmt.pct(overall), overall_band=band,
             provisional=c.provisional, reported=c.kpis_reported, kpis_total=c.kpis_total,
             core_reported=c.core_reported, core_total=c.core_total, scored_points=c.points_scored,
             scorable_points=c.points_scorable,
             top_count=sum(p.status == "strength" for k in self.statuses for p in k.points),
-            threshold=f"{rules.PROVISIONAL_BELOW_CORE_SHARE:.0%}",
-            generated=dt.date.today().isoformat(), version=__version__, target_set=self.results.target_set,
+            threshold=percent_text(100 * rules.PROVISIONAL_BELOW_CORE_SHARE, self.lang),
+            generated=date_text(dt.date.today(), self.lang) if self.lang != DEFAULT_LANGUAGE
+            else dt.date.today().isoformat(), version=__version__, target_set=self.results.target_set,
             catalogue_version=CATALOGUE_VERSION,
-        ))
+        )
 
     def executive_summary(self) -> HTMLBlock:
-        sentences = narrative.executive_summary(self.results, self.recommendations)
-        return HTMLBlock(render_section("summary", sentences=sentences))
+        sentences = narrative.executive_summary(self.results, self.recommendations, lang=self.lang)
+        return self._section("summary", sentences=sentences)
 
     def context(self) -> HTMLBlock:
-        p = self.profile
-        rows = [("City", p.city), ("Country", getattr(p, "country", "")), ("Region", getattr(p, "region", "")),
-                ("Year the data refer to", p.year),
-                ("Population", self.fmt(getattr(p, "population", None), "inhabitants")),
-                ("Area", self.fmt(getattr(p, "area_km2", None), "km²")),
-                ("Households", self.fmt(getattr(p, "households", None), "")),
-                ("Currency", getattr(p, "currency", "")), ("Contact", getattr(p, "contact", ""))]
+        p, _ = self.profile, self._
+        rows = [(_("City"), p.city), (_("Country"), getattr(p, "country", "")),
+                (_("Region"), getattr(p, "region", "")), (_("Year the data refer to"), p.year),
+                (_("Population"), self.fmt(getattr(p, "population", None), _("inhabitants"))),
+                (_("Area"), self.fmt(getattr(p, "area_km2", None), "km²")),
+                (_("Households"), self.fmt(getattr(p, "households", None), "")),
+                (_("Currency"), getattr(p, "currency", "")), (_("Contact"), getattr(p, "contact", ""))]
         rows = [(a, b) for a, b in rows if not _is_missing(b) and str(b).strip() not in {"", "–"}]
         measures = sum(1 for v in (self.submission.measures or {}).values() if str(v).strip())
-        return HTMLBlock(render_section("context", rows=rows, measures_count=measures))
+        return self._section("context", rows=rows, measures_count=measures)
 
     def method(self) -> HTMLBlock:
         k = self.kpis
-        return HTMLBlock(render_section(
+        return self._section(
             "method", target_set=self.results.target_set, catalogue_version=CATALOGUE_VERSION,
             file_name=Path(str(self.submission.path)).name,
             template_version=getattr(self.submission, "template_version", ""),
             sha256=getattr(self.submission, "sha256", "") or "",
             computed=int((k["value_origin"] == "computed").sum()),
-        ))
+        )
 
     def legend(self) -> HTMLBlock:
-        return HTMLBlock(render_section("legend"))
+        return self._section("legend")
 
     def benchmark_wheel(self) -> charts.Chart:
         """Category scores around a wheel, grouped by sub-dimension, coloured by band (as U4SSC's snapshot)."""
-        return charts.benchmark_wheel(self.summary)
+        return charts.benchmark_wheel(self.summary, self.lang)
 
     def subdimension_bars(self) -> charts.Chart:
-        return charts.subdimension_bars(self.summary)
+        return charts.subdimension_bars(self.summary, self.lang)
 
     def band_counts(self) -> charts.Chart:
-        return charts.band_counts(self.kpis, self.dimensions)
+        return charts.band_counts(self.kpis, self.dimensions, self.lang)
 
     def chart_numbers(self, chart: str) -> HTMLBlock:
         """The numbers behind a chart ("wheel", "bars" or "bands") as a table in a <details>: the chart's text
         alternative, so the scores are not carried by colour and shape alone."""
         level = {"wheel": "category", "bars": "sub_dimension"}.get(chart)
+        _ = self._
         if level is not None:
             s = self.summary[self.summary["level"] == level]
-            name = "Category" if level == "category" else "Sub-dimension"
-            rows = [[getattr(r, level), r.sub_dimension if level == "category" else r.dimension,
-                     "not scored" if _is_missing(r.score) else self.fmt.pct(r.score),
+            rows = [[self._group(getattr(r, level)),
+                     self._group(r.sub_dimension if level == "category" else r.dimension),
+                     self._status("not scored") if _is_missing(r.score) else self.fmt.pct(r.score),
                      "not scored" if _is_missing(r.score) else r.band] for r in s.itertuples()]
-            return HTMLBlock(render_section(
-                "numbers", caption=f"Score of each {name.lower()}", rows=rows, numeric={2}, band_column=3,
-                columns=[name, "Sub-dimension" if level == "category" else "Dimension", "Score", "Band"]))
+            if level == "category":
+                caption, columns = _("Score of each category"), [_("Category"), _("Sub-dimension")]
+            else:
+                caption, columns = _("Score of each sub-dimension"), [_("Sub-dimension"), _("Dimension")]
+            return self._section("numbers", caption=caption, rows=rows, numeric={2}, band_column=3,
+                                 columns=[*columns, _("Score"), _("Band")])
         if chart != "bands":
             raise ValueError(f"chart is 'wheel', 'bars' or 'bands', not {chart!r}")
         k = self.kpis[self.kpis["scored"]]
         counts = k.groupby(["dimension", "band"]).size()
-        rows = [[d, *(int(counts.get((d, b), 0)) for b in rules.BANDS)] for d in self.dimensions]
-        return HTMLBlock(render_section(
-            "numbers", caption="Scored data points in each band, per dimension", rows=rows,
+        rows = [[self._group(d), *(int(counts.get((d, b), 0)) for b in rules.BANDS)] for d in self.dimensions]
+        return self._section(
+            "numbers", caption=_("Scored data points in each band, per dimension"), rows=rows,
             numeric=set(range(1, len(rules.BANDS) + 1)), band_column=-1,
-            columns=["Dimension", *(f"{b} %" for b in rules.BANDS)]))
+            columns=[_("Dimension"), *(f"{b} %" for b in rules.BANDS)])
 
     def _kpi_rows(self, frame: pd.DataFrame) -> list[dict]:
         rows = []
+        _ = self._
         for r in frame.itertuples(index=False):
-            label = r.name if not r.part else f"{r.name}: {r.point_label}"
             reported = bool(r.reported)
             band = r.band if r.scored else str(r.status)  # not reported, context or no benchmark
             if not _is_missing(r.target):
                 target = self.fmt(r.target, r.unit)
             elif not _is_missing(r.reference):
-                target = f"reference {self.fmt(r.reference, r.unit)}"
+                target = _("reference {figure}", figure=self.fmt(r.reference, r.unit))
             else:
                 target = "–"
             rows.append({
-                "category": r.category, "label": label, "code": r.code, "tier": r.tier,
-                "value": self.fmt(r.value, r.unit) if reported else "not reported",
+                "category": self._group(r.category), "label": self._label(r), "code": r.code, "tier": r.tier,
+                "value": self.fmt(r.value, r.unit) if reported else self._status("not reported"),
                 "target": target,
                 "achievement": self.fmt.pct(r.achievement) if r.scored else "–",
                 "band": band, "sdg": r.sdg if isinstance(r.sdg, str) else ", ".join(r.sdg or []),
@@ -250,33 +305,36 @@ class CityReport:
         k = self.kpis[self.kpis["dimension"] == dimension]
         score, band = self._score_of("dimension", dimension=dimension)
         subs = self.summary[(self.summary["level"] == "sub_dimension") & (self.summary["dimension"] == dimension)]
-        return HTMLBlock(render_section(
-            "dimension", dimension=dimension, score=self.fmt.pct(score) if score is not None else "not scored",
-            band=band, subs=[{"name": r.sub_dimension,
-                              "score": "not scored" if _is_missing(r.score) else self.fmt.pct(r.score)}
+        not_scored = self._status("not scored")
+        return self._section(
+            "dimension", dimension=self._group(dimension),
+            score=self.fmt.pct(score) if score is not None else not_scored,
+            band=band, subs=[{"name": self._group(r.sub_dimension),
+                              "score": not_scored if _is_missing(r.score) else self.fmt.pct(r.score)}
                              for r in subs.itertuples()],
-            rows=self._kpi_rows(k)))
+            rows=self._kpi_rows(k))
 
     def strengths(self) -> HTMLBlock:
-        items = [_item(s) for s in narrative.strengths(self.results)]
-        return HTMLBlock(render_section("list", items=items, intro="",
-                                        empty=f"No KPI reached {rules.BAND_EDGES[-1]:g} % of its target yet."))
+        items = [_item(s, self._) for s in narrative.strengths(self.results, lang=self.lang)]
+        return self._section("list", items=items, intro="", empty=self._(
+            "No KPI reached {edge} % of its target yet.", edge=TOP_EDGE))
 
     def areas_to_improve(self) -> HTMLBlock:
         """KPIs with a data point below two-thirds of target, then core KPIs missing in whole or in part; a
         composite KPI is described data point by data point."""
-        items = narrative.areas_to_improve(self.results, self.fmt)
-        return HTMLBlock(render_section("list", items=items, intro="",
-                                        empty=f"No KPI is below {rules.BAND_EDGES[1]:g} % of its target and every core KPI is reported."))
+        items = narrative.areas_to_improve(self.results, self.fmt, lang=self.lang)
+        return self._section("list", items=items, intro="", empty=self._(
+            "No KPI is below {edge} % of its target and every core KPI is reported.",
+            edge=GAP_EDGE))
 
     def priority_actions(self, n: int = 10) -> HTMLBlock:
         """The top actions as a table; standards by their short code, sources as numbered references below."""
-        kb = knowledge_base()
+        kb = knowledge_base_in(self.lang)
         short = {title: code for code, title in kb.standards.items()}
         refs: list[str] = []
         rows = []
         for i, rec in enumerate(self.priorities[:n], start=1):
-            row = _action_row(i, rec, self.fmt)
+            row = _action_row(i, rec, self.fmt, self._)
             row["standards"] = ", ".join(short.get(s, s) for s in (_get(rec, "standards") or []))
             numbers = []
             for source in _get(rec, "sources") or []:
@@ -285,13 +343,13 @@ class CityReport:
                 numbers.append(refs.index(source) + 1)
             row["refs"] = numbers
             rows.append(row)
-        return HTMLBlock(render_section("actions", rows=rows, refs=refs,
-                                        empty=f"No data point is below {rules.BAND_EDGES[1]:g} % of its target and "
-                                              "every core KPI is reported: the suggested actions per "
-                                              "sub-dimension below close the remaining gaps."))
+        return self._section("actions", rows=rows, refs=refs, empty=self._(
+            "No data point is below {edge} % of its target and every core KPI is reported: the suggested actions "
+            "per sub-dimension below close the remaining gaps.", edge=GAP_EDGE))
 
     def measures_and_actions(self, dimension: str) -> HTMLBlock:
-        rows = [r for r in narrative.measures_table(self.results, self.recommendations) if _get(r, "dimension") == dimension]
+        rows = [r for r in narrative.measures_table(self.results, self.recommendations, lang=self.lang)
+                if _get(r, "dimension") == dimension]
         rank = {(_get(a, "title"), tuple(_get(a, "kpi_codes") or ())): i
                 for i, a in enumerate(self.priorities, start=1)}
         out = []
@@ -299,33 +357,33 @@ class CityReport:
             measures = str(_get(r, "measures") or "").strip()
             actions = []
             for a in _get(r, "actions") or []:
-                item = _item(a)
+                item = _item(a, self._)
                 n = rank.get((_get(a, "title"), tuple(_get(a, "kpi_codes") or ())))
                 if n is not None:  # its text is in the priority actions already: point there, do not repeat it
-                    item["text"], item["meta"] = f"priority action {n} above", ""
+                    item["text"], item["meta"] = self._("priority action {n} above", n=n), ""
                 actions.append(item)
-            out.append({"sub_dimension": _get(r, "sub_dimension"),
+            out.append({"sub_dimension": self._group(_get(r, "sub_dimension")),
                         "measures": [p for p in measures.split("\n") if p.strip()], "actions": actions})
-        return HTMLBlock(render_section("measures", city=self.profile.city, rows=out,
-                                        caption=f"Measures and suggested actions: {dimension}"))
+        return self._section("measures", city=self.profile.city, rows=out, caption=self._(
+            "Measures and suggested actions: {dimension}", dimension=self._group(dimension)))
 
     def data_collection_plan(self) -> HTMLBlock:
-        items = [_item(a) for a in narrative.data_collection_plan(self.results)]
-        return HTMLBlock(render_section("list", items=items, intro="",
-                                        empty="Every core KPI was reported."))
+        items = [_item(a, self._) for a in narrative.data_collection_plan(self.results, lang=self.lang)]
+        return self._section("list", items=items, intro="", empty=self._("Every core KPI was reported."))
 
     def data_quality(self) -> HTMLBlock:
         k = self.kpis
         rep = k[k["reported"]]
         quality = rep["data_quality"].astype("string").fillna("").replace("", "not stated").value_counts()
+        quality.index = [quality_word(q, self.lang) for q in quality.index]
         cov = []
         for sub, g in k.groupby("sub_dimension", sort=False):
             codes = g.drop_duplicates("code")
             total, reported = len(codes), int(g.groupby("code")["reported"].any().sum())
             scored = int(g.groupby("code")["scored"].any().sum())
-            cov.append({"name": sub, "total": total, "reported": reported, "scored": scored,
+            cov.append({"name": self._group(sub), "total": total, "reported": reported, "scored": scored,
                         "share": self.fmt.pct(100 * reported / total)})
-        return HTMLBlock(render_section("quality", quality=list(quality.items()), coverage=cov))
+        return self._section("quality", quality=list(quality.items()), coverage=cov)
 
     def annex(self) -> HTMLBlock:
         """Every data point as submitted: value, whether it was computed, the basis of its target (standard,
@@ -341,15 +399,16 @@ class CityReport:
                                                     str(sub["source_link"] or "").strip())
             if any(source) and source not in sources:
                 sources.append(source)
+            basis = _basis_of(r)
             rows.append({
-                "code": r.code, "label": r.name if not r.part else f"{r.name}: {r.point_label}",
-                "value": self.fmt(r.value, r.unit) if r.reported else "not reported",
+                "code": r.code, "label": self._label(r),
+                "value": self.fmt(r.value, r.unit) if r.reported else self._status("not reported"),
                 "computed": bool(r.reported) and r.value_origin == "computed",
-                "quality": r.data_quality if r.reported else "", "basis": _basis_of(r),
+                "quality": quality_word(r.data_quality, self.lang) if r.reported and r.data_quality else "",
+                "basis": self._status(basis) if basis else "",
                 "ref": sources.index(source) + 1 if any(source) else "",
             })
-        return HTMLBlock(render_section("annex", rows=rows,
-                                        sources=[{"name": n, "link": link} for n, link in sources]))
+        return self._section("annex", rows=rows, sources=[{"name": n, "link": link} for n, link in sources])
 
 
 def _basis_of(row) -> str:
@@ -366,33 +425,51 @@ def _get(obj, name, default=None):
     return getattr(obj, name, default)
 
 
-def _item(obj) -> dict:
+def _sdg(targets: Any, _: Translator) -> list[str]:
+    """'SDG 11.6' for each SDG target, in the report's language."""
+    return [_("SDG {target}", target=s) for s in targets or []]
+
+
+def _item(obj, _: Translator) -> dict:
     """A recommendation-like object as a list item: title, text, and a short line of codes/SDGs."""
     codes = _get(obj, "codes") or _get(obj, "kpi_codes") or []
-    sdg = _get(obj, "sdg") or []
-    meta = ", ".join([*codes, *(f"SDG {s}" for s in sdg)])
+    meta = ", ".join([*codes, *_sdg(_get(obj, "sdg"), _)])
     return {"title": _get(obj, "title", ""), "text": _get(obj, "action") or _get(obj, "text", ""), "meta": meta}
 
 
-def _action_row(rank: int, rec, fmt: NumberFormat) -> dict:
+def _action_row(rank: int, rec, fmt: NumberFormat, _: Translator) -> dict:
     triggers = []
     for t in _get(rec, "triggers") or []:
         label = _get(t, "name") if not _get(t, "part") else f"{_get(t, 'name')}: {_get(t, 'point_label')}"
         nxt = _get(t, "next_band_value")
         triggers.append({"label": label, "band": _get(t, "band") or "not reported",
-                         "next": (f"{label}: {fmt(nxt, _get(t, 'unit', ''))} for {_get(t, 'next_band')} %"
+                         "next": (_("{label}: {figure} for {band} %", label=label, figure=fmt(nxt, _get(t, "unit", "")),
+                                    band=_get(t, "next_band"))
                                   if not _is_missing(nxt) and _get(t, "next_band") else "")})
     return {"rank": rank, "title": _get(rec, "title"), "action": _get(rec, "action"), "triggers": triggers,
-            "sdg": ", ".join(f"SDG {s}" for s in (_get(rec, "sdg") or [])),
+            "sdg": ", ".join(_sdg(_get(rec, "sdg"), _)),
             "standards": ", ".join(_get(rec, "standards") or []),
             "source": _get(rec, "source") or ", ".join(_get(rec, "sources") or [])}
 
 
-def from_scored(path: str | Path, decimal_separator: str = ".") -> CityReport:
+def from_scored(path: str | Path, decimal_separator: str | None = None, lang: str | None = None) -> CityReport:
     """The report of a city the batch has already read and scored (`ssc assess` writes the pair to a private file
     for the notebook), so that a submission is read and scored once per run."""
     import pickle
 
     with open(path, "rb") as fh:
         sub, results = pickle.load(fh)  # noqa: S301 - written by this run's own worker, never by a city
-    return CityReport(sub, results, recommend(results, measures=sub.measures), decimal_separator)
+    lang = report_language(sub, lang)
+    return CityReport(sub, results, recommend(results, measures=sub.measures, lang=lang), decimal_separator, lang)
+
+
+def quality_word(level: object, lang: str) -> str:
+    """A U4SSC data-quality level in `lang` (the words of `kpis/locale/answers.yaml`; an unknown level as written)."""
+    text = str(level)
+    for entry in rules.ANSWERS["data_quality"]:
+        if entry.get("en") == text:
+            return str(entry.get(lang) or text)
+    if text == "not stated":
+        _ = translator(lang)
+        return _("not stated")
+    return text

@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from . import rules
+from .categories import canonical_category
 from .display import BAND_COLOURS, BAND_TEXT, frame_html
 from .errors import UserError
 from .export import protect_frame, restore_frame, xlsx_text
+from .outdir import DATASET_MARKER
 from .paths import atomic_write, slugify
 from .rules import BANDS
 
@@ -60,22 +62,6 @@ _SMALL_INTS = {"points"}  # band points 1-4 in the tidy table (nullable)
 class ScoringError(UserError, ValueError):
     """Input the scoring stage cannot use, or a results file that cannot be read back; the message names the
     column, KPI, file or option and how to fix it."""
-
-
-def canonical_category(values, categories=None) -> pd.Categorical:
-    """Categorical with categories in order of first appearance: the one canonical form, so loads compare equal."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        order = pd.unique(codes[codes >= 0])  # hash-based, keeps first appearance
-        remap = np.full(len(values.cat.categories) + 1, -1, dtype=np.int64)
-        remap[order] = np.arange(len(order))
-        return pd.Categorical.from_codes(remap[codes], categories=pd.Index(values.cat.categories[order], dtype=object))
-    if categories is not None:
-        return pd.Categorical(values, categories=categories)
-    codes, uniq = pd.factorize(np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype=object))
-
-
 
 
 @dataclass(eq=False)
@@ -316,7 +302,6 @@ class Results:
 
 # ---------------------------------------------------------------- the partitioned results dataset
 
-DATASET_MARKER = "_ssc_results_dataset.json"  # marks a folder as a dataset (and says what wrote it)
 DATASET_PROFILE = ("country", "region", "population")  # profile fields each row carries (for comparisons)
 
 

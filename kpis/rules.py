@@ -268,6 +268,8 @@ def achievement(value: np.ndarray | float, target: np.ndarray | float, direction
     value_a = np.asarray(value, dtype=float)
     target_a = np.asarray(target, dtype=float)
     direction_a = np.asarray(direction)
+    if direction_a.ndim == 1 and target_a.ndim <= 1 and value_a.ndim >= 1 and value_a.shape[-1] == len(direction_a):
+        return _achievement_by_column(value_a, np.broadcast_to(target_a, direction_a.shape), direction_a)
     higher = direction_a == "higher"
     # one division whatever the direction (value ÷ target or target ÷ value), so that a grid of draws × cities ×
     # data points is passed over a few times only; a divisor of 0 or less means the target is reached
@@ -280,13 +282,36 @@ def achievement(value: np.ndarray | float, target: np.ndarray | float, direction
     return np.clip(out, 0.0, 100.0, out=out)[()]  # [()]: a number for numbers, the array itself for arrays
 
 
+def _achievement_by_column(value: np.ndarray, target: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """`achievement` when each data point (the last axis) has one target and one direction, as in a grid of
+    city-years × data points: the same divisions, with the direction and the target's sign decided per column
+    instead of per cell (a grid of ten million cells is passed over five times, not twelve)."""
+    higher, lower = direction == "higher", direction == "lower"
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # overflow → inf → capped at 100
+        out = np.divide(value, target)
+        if lower.any():
+            below = value[..., lower]
+            out[..., lower] = np.divide(target[lower], below)
+        out *= 100.0
+    out[..., higher & ~(target > 0)] = 100.0  # a divisor of 0 or less: the target is reached
+    if lower.any():
+        part = out[..., lower]
+        np.copyto(part, 100.0, where=~(below > 0))
+        out[..., lower] = part
+    np.copyto(out, np.nan, where=np.isnan(value))
+    out[..., np.isnan(target) | ~(higher | lower)] = np.nan
+    return np.clip(out, 0.0, 100.0, out=out)
+
+
 def band_index(percent: np.ndarray | float) -> np.ndarray:
     """0-3 for the bands <33, 33-66, 66-95, 95+ of a % of target (or of a group score); -1 where there is none."""
     pct = np.asarray(percent, dtype=np.float64)
+    shifted = pct + EDGE_TOLERANCE  # once, not once per edge
     idx = np.zeros(pct.shape, dtype=np.int8)
     for edge in BAND_EDGES:
-        idx += pct + EDGE_TOLERANCE >= edge
-    return np.where(np.isnan(pct), -1, idx).astype(np.int8)
+        idx += shifted >= edge
+    np.copyto(idx, np.int8(-1), where=np.isnan(pct))
+    return idx
 
 
 def band_of(percent: np.ndarray | float) -> np.ndarray:
@@ -334,8 +359,15 @@ def status_index(band: np.ndarray, reported: np.ndarray, context: np.ndarray | b
     table[:, 0, :] = 3  # not reported
     table[0, 1, :] = (5, 4)  # reported, not scored: no benchmark, or a context indicator
     table[1:, 1, :] = np.array([2, 2, 1, 0], dtype=np.int8)[:, None]  # <33 and 33-66 are gaps
-    band_a = np.clip(np.asarray(band), -1, 3).astype(np.intp) + 1
-    return table[band_a, np.asarray(reported, dtype=np.intp), np.asarray(context, dtype=np.intp)]
+    # the position in the table, (band + 1) × 4 + reported × 2 + context, in one-byte arithmetic
+    shape = np.broadcast_shapes(np.shape(band), np.shape(reported), np.shape(context))
+    idx = np.clip(np.asarray(band), -1, 3).astype(np.int8) + np.int8(1)
+    if idx.shape != shape:
+        idx = np.broadcast_to(idx, shape).copy()
+    idx *= np.int8(4)
+    idx += np.asarray(reported, dtype=np.int8) * np.int8(2)
+    idx += np.asarray(context, dtype=np.int8)
+    return table.ravel().take(idx)
 
 
 def status_of(band: np.ndarray, reported: np.ndarray, context: np.ndarray | bool) -> np.ndarray:
@@ -368,8 +400,19 @@ def contribution(percent: np.ndarray, method: Method = "bands", band: np.ndarray
     achievement itself (distance to target). `band` (from `band_index`) saves computing the bands again."""
     if method == "bands":
         idx = band_index(percent) if band is None else np.asarray(band)
-        return np.where(idx < 0, np.nan, (idx + 1.0) * (100.0 / MAX_POINTS))
+        per_band = np.arange(-1, MAX_POINTS, dtype=float)  # no band, then the four bands: one lookup per cell
+        table = np.where(per_band < 0, np.nan, (per_band + 1.0) * (100.0 / MAX_POINTS))
+        return table.take(np.asarray(idx, dtype=np.int8) + np.int8(1))
     return np.asarray(percent, dtype=float)
+
+
+def aggregate_band_points(points_sum: np.ndarray, weight_sum: np.ndarray) -> np.ndarray:
+    """`aggregate` of band points (method bands, arithmetic) from the sums a caller already has, when every weight
+    is 0 or 1: Σ w·(band + 1) and Σ w are whole numbers, so Σ w·c is 25 × Σ w·(band + 1) exactly and the score is
+    the same number to the last bit, without a third pass over the grid."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = points_sum * (100.0 / MAX_POINTS) / weight_sum
+    return np.where(weight_sum > 0, score, np.nan)
 
 
 def aggregate(

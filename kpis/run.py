@@ -11,15 +11,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-import io
 import json
 import multiprocessing
 import os
-import pickle
 import shutil
 import signal
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -42,11 +38,12 @@ from .batch import (
 )
 from .cluster import closing, connect
 from .errors import UserError
+from .i18n import check_language, report_language, translator
 from .outdir import OutputPlan, folders_manifest, locked, previous_reports, shown, unmarked_folders, write_json
 from .parameters import check_parameters, code_fingerprint, report_notebook
-from .paths import atomic_write, bundled, demo_city, sha256_file
+from .paths import bundled, demo_city, sha256_file
 from .render import PdfUnavailable
-from .worker import failure_reason, render_city, start_now, warm_worker
+from .worker import failure_reason, render_city, score_and_save, scored_file, start_now, warm_worker
 
 NOTEBOOK = "city_assessment.ipynb"
 P = ParamSpec("P")
@@ -88,7 +85,8 @@ class BatchResult:
 
 
 def _plan(path: Path, targets, target_file: Path | None, fingerprint: str, force: bool, pdf: bool,
-          taken: Claims, decimal_separator: str = ".", previous: dict[str, tuple[Path, dict]] | None = None) -> CityRun:
+          taken: Claims, decimal_separator: str | None = None, previous: dict[str, tuple[Path, dict]] | None = None,
+          lang: str | None = None) -> CityRun:
     """The main process's part of a city: its fingerprint, and whether a finished report lets it be skipped.
 
     `previous` (from `previous_reports`): a city whose fingerprint (input bytes, code, targets, options) matches a
@@ -105,7 +103,7 @@ def _plan(path: Path, targets, target_file: Path | None, fingerprint: str, force
     run.input_sha256 = sha256_file(path)
     run.fingerprint = hashlib.sha256(
         f"{run.input_sha256}|{fingerprint}|{targets.label}|{sha256_file(target_file) if target_file else ''}"
-        f"|pdf={pdf}|{decimal_separator}".encode()
+        f"|pdf={pdf}|{decimal_separator or ''}|{lang or ''}".encode()
     ).hexdigest()
     if not force:
         _skip_as_before(run, previous or {}, taken, _wanted(pdf))
@@ -128,7 +126,8 @@ class CityJob:
     claim: str
     force: bool = False
     pdf: bool = False
-    decimal_separator: str = "."
+    decimal_separator: str | None = None
+    lang: str | None = None  # None: the language each city's Profile names
     timeout: float = 600
     started: str = ""  # the folder where the worker notes the city it holds
     key: int = 0
@@ -150,20 +149,24 @@ def assess_city(job: CityJob) -> CityRun:
         sub = _read_into_place(run, path, plan, Claims(job.claim), t0)
         if sub is None or (not job.force and _unchanged(run, Path(run.out_dir), _wanted(job.pdf))):
             return run
-        results = _score_and_save(run, sub, targets)
+        results = score_and_save(run, sub, targets, Path(job.out))
     except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
         run.status, run.reason = "invalid", failure_reason(exc)
         return run
+    lang = report_language(sub, job.lang)
     params: dict[str, object] = {"submission": str(path.resolve()), "targets": job.target_file,
-                                 "decimal_separator": job.decimal_separator}
+                                 "decimal_separator": job.decimal_separator or ""}
+    if "language" in job.allowed:
+        params["language"] = lang
     scored = None
     try:
         if "scored" in job.allowed:  # a custom notebook without it reads and scores the submission itself
-            scored = _scored_file(Path(run.out_dir), sub, results)
+            scored = scored_file(Path(run.out_dir), sub, results)
             params["scored"] = str(scored)
-        title = f"{sub.profile.city} {sub.profile.year}: U4SSC recommendation report"
+        _ = translator(lang)
+        title = _("{city} {year}: U4SSC recommendation report", city=sub.profile.city, year=sub.profile.year)
         run.timings.update(render_city(job.notebook, check_parameters(params, job.allowed), run.out_dir, title,
-                                       job.timeout))
+                                       job.timeout, lang))
         run.status = "ok"
         run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
     except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
@@ -172,15 +175,6 @@ def assess_city(job: CityJob) -> CityRun:
         if scored is not None:
             scored.unlink(missing_ok=True)
     return run
-
-
-def _scored_file(city_dir: Path, sub, results) -> Path:
-    """The city as read and scored, for the notebook's kernel: a private file of its own in the city's folder
-    (exclusive, unpredictable name; removed once the report is made)."""
-    fd, name = tempfile.mkstemp(dir=city_dir, prefix=".scored.", suffix=".pickle.part")
-    with os.fdopen(fd, "wb") as fh:
-        pickle.dump((sub, results), fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return Path(name)
 
 
 def _skip_as_before(run: CityRun, previous: dict[str, tuple[Path, dict]], taken: Claims, wanted: list[str]) -> bool:
@@ -247,20 +241,6 @@ def _unchanged(run: CityRun, city_dir: Path, wanted: list[str]) -> bool:
     return False
 
 
-def _score_and_save(run: CityRun, sub, targets):
-    """Score the city and write results.xlsx (built in memory, written by atomic_write: a fresh temporary name,
-    never through a link)."""
-    from .scoring import score  # start-up: see _plan
-
-    t1 = time.perf_counter()
-    results = score(sub, targets=targets)
-    buf = io.BytesIO()
-    results.to_excel(buf)
-    atomic_write(Path(run.out_dir) / "results.xlsx", buf.getvalue())
-    run.timings["score_s"] = round(time.perf_counter() - t1, 3)
-    return results
-
-
 def _one_run_per_folder(fn: Callable[P, R]) -> Callable[P, R]:
     """`assess` under the lock of its output folder (outdir.locked), taken once the inputs are known to exist:
     a second run into the same folder is refused at once, and a run with nothing to assess writes nothing."""
@@ -270,7 +250,7 @@ def _one_run_per_folder(fn: Callable[P, R]) -> Callable[P, R]:
         bound = inspect.signature(fn).bind(*args, **kwargs)
         bound.apply_defaults()
         given = bound.arguments
-        given["files"] = _checked_inputs(given["files"], given["decimal_separator"])
+        given["files"] = _checked_inputs(given["files"], given["decimal_separator"], given["lang"])
         inputs = [*given["files"], given["targets"], given["notebook"]]
         with locked(Path(given["out"]), [Path(p) for p in inputs if p], command="assess"):
             return fn(*bound.args, **bound.kwargs)
@@ -290,8 +270,9 @@ def assess(
     executor: Executor | None = None,
     progress: bool = True,
     notebook: Path | str | None = None,
-    decimal_separator: str = ".",
+    decimal_separator: str | None = None,
     scheduler: str | None = None,
+    lang: str | None = None,
 ) -> BatchResult:
     """Assess many cities: every bad submission is refused with its problems while the others go on.
 
@@ -301,9 +282,10 @@ def assess(
 
     `executor`: any Executor (default: a local pool of `jobs` workers); a Dask one, or `scheduler`: `cluster.py`;
     `notebook`: a custom report notebook with the same parameters cell (default: the bundled one);
-    `decimal_separator`: "." or "," for the numbers in the reports.
+    `lang`: the reports' language (default: the one each city's Profile names, else English);
+    `decimal_separator`: "." or "," overrides the language's decimal sign.
     """
-    files = _checked_inputs(files, decimal_separator)
+    files = _checked_inputs(files, decimal_separator, lang)
     from .library import load_targets  # start-up: missing inputs are refused before the catalogue loads
 
     out = Path(out)
@@ -321,10 +303,10 @@ def assess(
     stream = Stream(None if executor is not None else partial(_start_pool, jobs), executor, timeout, started)
     job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
                   notebook=str(notebook), allowed=allowed, claim=claims.run_id, force=force, pdf=pdf,
-                  decimal_separator=decimal_separator, timeout=timeout, started=str(started),
+                  decimal_separator=decimal_separator, lang=lang, timeout=timeout, started=str(started),
                   inputs=[str(p) for p in (*files, target_file, notebook) if p], folders=unmarked_folders(out))
     plan = partial(_plan, targets=target_set, target_file=target_file, fingerprint=fingerprint, force=force, pdf=pdf,
-                   taken=claims, decimal_separator=decimal_separator)
+                   taken=claims, decimal_separator=decimal_separator, lang=lang)
     try:
         with stop_on_signals(), closing(executor):
             _stream(files, runs, stream, plan, job, out, started, force, progress)
@@ -407,11 +389,13 @@ def _finish(result: BatchResult, pdf: bool) -> BatchResult:
     return result
 
 
-def _checked_inputs(files: list[Path] | None, decimal_separator: str) -> list[Path]:
+def _checked_inputs(files: list[Path] | None, decimal_separator: str | None, lang: str | None = None) -> list[Path]:
     """The input paths (the demo city when none); a bad option or nothing to assess is refused at once, before
     any import, pool or kernel."""
-    if decimal_separator not in {".", ","}:
+    if decimal_separator not in {None, "", ".", ","}:
         raise UserError(f"decimal separator {decimal_separator!r}: use '.' or ','")
+    if lang is not None:
+        check_language(lang)
     paths = [Path(f) for f in files] if files else [demo_city()]
     missing = [f for f in paths if not f.is_file()]
     if len(missing) == len(paths):
@@ -473,27 +457,3 @@ def summary_table(result: BatchResult) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
     return "\n".join(lines)
-
-
-def cli_assess(args) -> int:
-    try:
-        result = assess(args.files or None, out=args.out, pdf=args.pdf, jobs=args.jobs, force=args.force,
-                        targets=args.targets, timeout=args.timeout, progress=sys.stderr.isatty(),
-                        decimal_separator=args.decimal_separator, notebook=getattr(args, "notebook", None),
-                        scheduler=getattr(args, "scheduler", None))
-    except BatchInterrupted as stop:
-        print(f"ssc assess: {stop.message}", file=sys.stderr)
-        return stop.code
-    print(summary_table(result))
-    for r in result.runs:
-        if r.status == "invalid" and r.problems:
-            print(f"\n{r.input}:", file=sys.stderr)
-            for line in r.problems[:20]:
-                print(f"  {line}", file=sys.stderr)
-            if len(r.problems) > 20:
-                print(f"  … and {len(r.problems) - 20} more", file=sys.stderr)
-    if result.pdf_message:
-        print(f"\nPDF not written: {result.pdf_message}", file=sys.stderr)
-    ok = sum(r.status in {"ok", "skipped"} for r in result.runs)
-    print(f"\n{ok} of {len(result.runs)} cities done; manifest: {Path(args.out) / 'manifest.json'}")
-    return result.exit_code

@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 
 from . import rules
+from .categories import categorical, regrouped, small_codes
 from .formulas import compute_frame
 from .grid import Grid, place, point_index, reported_flag
-from .grouping import ScoringMeta, scoring_meta
+from .grouping import ScoringMeta, any_per_kpi, scoring_meta
 from .library import Targets, load_targets
 from .models import normalise_code
 from .results import (
@@ -46,7 +47,8 @@ from .rules import BANDS
 LEVELS = ("category", "sub_dimension", "dimension", "overall")
 NORMALISATIONS = (None, "target", "minmax")
 def _band_categorical(idx: np.ndarray) -> pd.Categorical:
-    return pd.Categorical.from_codes(idx.astype(np.int8), categories=list(BANDS), ordered=True)
+    return pd.Categorical.from_codes(idx.astype(np.int8, copy=False), categories=list(BANDS), ordered=True,
+                                     validate=False)  # band_index gives -1 to 3 only
 
 
 def _resolve_targets(targets: Targets | str | Path | None) -> Targets:
@@ -105,9 +107,7 @@ def score_frame(
     scored = _score_grid(frame, grid, meta, method, normalise, aggregate, weights)
     kpis = _kpi_table(frame, grid, meta, scored, normalise)
     per_city_year = _CityYearColumns(grid)
-    summary = _group_frame(scored.groups, meta.groups, per_city_year,
-                           ("level", "dimension", "sub_dimension", "category", "group"))[SUMMARY_COLUMNS]
-    sdg_frame = _group_frame(scored.sdg, meta.sdg_groups, per_city_year, ("level", "sdg"))[SDG_COLUMNS]
+    summary, sdg_frame = _group_frames(scored.aggregates, meta, per_city_year)
     coverage = _coverage_table(meta, scored, per_city_year, scorable=_scorable_points(scored))
     keys = list(zip(grid.cities.tolist(), grid.years.astype(int).tolist(), strict=True))
     given, written = profiles or {}, measures or {}
@@ -167,8 +167,9 @@ class _Scored:
     band: np.ndarray  # band index 0-3, -1 where not scored
     next_band: np.ndarray  # band index of the next band, -1 where there is none
     next_band_value: np.ndarray  # the value that reaches it
-    groups: dict[str, np.ndarray]  # category / sub-dimension / dimension / overall aggregates
-    sdg: dict[str, np.ndarray]  # SDG goal and target aggregates
+    # every aggregate, (city-years × groups): the hierarchy's groups (category, sub-dimension, dimension, overall),
+    # then the SDG goals and targets; emptied as the summary and SDG tables take them
+    aggregates: dict[str, np.ndarray]
     kpi_reported: np.ndarray  # city-years × KPIs
     kpi_scored: np.ndarray
     scorable: np.ndarray  # per data point: a target (or a min-max span) and a direction to score it by
@@ -202,30 +203,42 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
         achieved, low, span = rules.achievement(values, target, direction), None, None
     band = rules.band_index(achieved)
     next_band, need = _next_band_values(band, direction, target, meta, low, span)
-    weight = np.where(band >= 0, _weights(weights, meta), 0.0)
-    contrib = rules.contribution(achieved, method, band)  # type: ignore[arg-type]
-    kpi_reported = (reported.astype(float) @ meta.point_kpi) > 0  # a KPI is reported / scored when any of its
-    kpi_scored = ((band >= 0).astype(float) @ meta.point_kpi) > 0  # data points is
-    kpi_reported_f, kpi_scored_f = kpi_reported.astype(float), kpi_scored.astype(float)
+    kpi_reported = any_per_kpi(reported, meta)  # a KPI is reported / scored when any of its data points is
+    kpi_scored = any_per_kpi(band >= 0, meta)
+    # counts of KPIs: whole numbers, exact in single precision (half the bytes of every product)
+    kpi_reported_f, kpi_scored_f = kpi_reported.astype(np.float32), kpi_scored.astype(np.float32)
+    # one pass over the grid for every group: the hierarchy's and the SDGs' membership side by side
+    member = np.hstack((meta.member, meta.sdg_member))
+    kpi_member = np.hstack((meta.kpi_member, meta.sdg_kpi_member)).astype(np.float32)
+    per_point = _weights(weights, meta)
     exact = method == "bands" and aggregate == "arithmetic"  # points are whole band points, summed
-    weighted_points = np.where(band >= 0, band + 1.0, 0.0) * weight if exact else None
-
-    def views(member: np.ndarray, kpi_member: np.ndarray) -> dict[str, np.ndarray]:
+    if exact and (per_point == 1.0).all():
+        # the U4SSC way: band points and counts of scored data points, whole numbers summed exactly in single
+        # precision; the score from them is `rules.aggregate`'s to the last bit
+        member32 = member.astype(np.float32)
+        weight_sum = ((band >= 0).astype(np.float32) @ member32).astype(float)
+        points = ((band + np.int8(1)).astype(np.float32) @ member32).astype(float)
+        score = rules.aggregate_band_points(points, weight_sum)
+    else:
+        weight = np.where(band >= 0, per_point, 0.0)
+        contrib = rules.contribution(achieved, method, band)  # type: ignore[arg-type]
         score, weight_sum = rules.aggregate(contrib, weight, member, aggregate)  # type: ignore[arg-type]
-        max_points = rules.MAX_POINTS * weight_sum
-        return {
-            "points": weighted_points @ member if weighted_points is not None else score * max_points / 100.0,
-            "max_points": max_points,
-            "score": score,
-            "kpis_total": np.broadcast_to(kpi_member.sum(axis=0), score.shape).astype(np.int64),
-            "kpis_reported": (kpi_reported_f @ kpi_member).astype(np.int64),
-            "kpis_scored": (kpi_scored_f @ kpi_member).astype(np.int64),
-        }
-
+        if exact:  # band + 1 points where scored; 0 × weight elsewhere (a weight is 0 where the band is -1)
+            weighted_points = band + 1.0
+            weighted_points *= weight
+            points = weighted_points @ member
+    max_points = rules.MAX_POINTS * weight_sum
+    both = {
+        "points": points if exact else score * max_points / 100.0,
+        "max_points": max_points,
+        "score": score,
+        "kpis_total": kpi_member.sum(axis=0).astype(np.int64),  # per group, the same for every city-year
+        "kpis_reported": (kpi_reported_f @ kpi_member).astype(np.int64),
+        "kpis_scored": (kpi_scored_f @ kpi_member).astype(np.int64),
+    }
     usable = np.isin(direction, ("higher", "lower"))
     scorable = usable & (span > 0 if span is not None else np.isfinite(target))
-    return _Scored(value, reported, achieved, band, next_band, need, views(meta.member, meta.kpi_member),
-                   views(meta.sdg_member, meta.sdg_kpi_member), kpi_reported, kpi_scored, scorable)
+    return _Scored(value, reported, achieved, band, next_band, need, both, kpi_reported, kpi_scored, scorable)
 
 
 def _minmax_position(values: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -241,8 +254,22 @@ def _minmax_position(values: np.ndarray, direction: np.ndarray) -> tuple[np.ndar
 
 def _next_band_values(band: np.ndarray, direction: np.ndarray, target: np.ndarray, meta: ScoringMeta,
                       low: np.ndarray | None, span: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The next band up and the value that reaches it (yes/no KPIs: a whole criterion more)."""
-    next_band = np.where((band >= 0) & (band < len(rules.BANDS) - 1), band + 1, -1)
+    """The next band up and the value that reaches it, looked up for every city-year in a table worked out once per
+    data point and band (five rows: no band, then the four bands)."""
+    n_pts = len(direction)
+    table_band, table_need = _next_band_table(np.arange(-1, len(rules.BANDS), dtype=np.int8)[:, None], direction,
+                                              target, meta, low, span)
+    idx = band.astype(np.intp) + 1  # (band + 1) × points + point: a position in the table
+    idx *= n_pts
+    idx += np.arange(n_pts)
+    return table_band.ravel().take(idx), table_need.ravel().take(idx)
+
+
+def _next_band_table(band: np.ndarray, direction: np.ndarray, target: np.ndarray, meta: ScoringMeta,
+                     low: np.ndarray | None, span: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The next band up from `band` and the value that reaches it (yes/no KPIs: a whole criterion more)."""
+    band = np.broadcast_to(band, (band.shape[0], len(direction)))
+    next_band = np.where((band >= 0) & (band < len(rules.BANDS) - 1), band + 1, -1).astype(np.int8)
     edge = np.array((*rules.BAND_EDGES, np.nan))[np.where(next_band > 0, next_band - 1, 3)] / 100.0
     if low is not None and span is not None:
         need = np.where(direction == "higher", low + edge * span, low + span - edge * span)
@@ -265,15 +292,15 @@ class _CityYearColumns:
     def __call__(self, n_groups: int) -> dict[str, Any]:
         cities = canonical_category(pd.Series(self.grid.cities, dtype=object))
         return {
-            "city": pd.Categorical.from_codes(np.repeat(np.asarray(cities.codes), n_groups),
-                                              categories=cities.categories),
+            "city": categorical(np.repeat(small_codes(np.asarray(cities.codes), len(cities.categories)),
+                                          n_groups), cities.categories),
             "year": np.repeat(self.grid.years.astype(np.int64), n_groups),
         }
 
 
 def _tile(col: str, table: pd.DataFrame, n: int) -> pd.Categorical:
-    codes, uniq = pd.factorize(table[col])
-    return pd.Categorical.from_codes(np.tile(codes, n), categories=pd.Index(uniq, dtype=object))
+    codes, uniq = pd.factorize(table[col])  # first appearance: the tiled column is canonical as it stands
+    return categorical(np.tile(small_codes(codes, len(uniq)), n), uniq)
 
 
 def _user_text(frame: pd.DataFrame, grid: Grid, col: str, size: int) -> pd.Categorical:
@@ -288,10 +315,9 @@ def _user_text(frame: pd.DataFrame, grid: Grid, col: str, size: int) -> pd.Categ
         codes, uniq = pd.factorize(column)
         names = [str(u) for u in uniq]
     # several source categories may read the same as text ('' and missing, 1 and '1'): merge them
-    uniq, remap = np.unique(np.array(names + [""], dtype=object).astype(str), return_inverse=True)
-    codes = remap[np.where(codes < 0, len(names), codes)]
-    codes = grid.spread(codes, remap[len(names)])
-    return canonical_category(pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniq, dtype=object))))
+    merged, group = np.unique(np.array(names + [""], dtype=object).astype(str), return_inverse=True)
+    codes = grid.spread(small_codes(codes, len(names) + 1), -1)  # missing and absent both read ''
+    return regrouped(codes, group, merged)
 
 
 def _kpi_table(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, scored: _Scored,
@@ -323,9 +349,8 @@ def _kpi_table(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, scored: _Scor
     cols["points"] = pd.arrays.IntegerArray(scored.points.ravel(), ~scored.scored.ravel())
     cols["reported"] = scored.reported.ravel()
     cols["scored"] = scored.scored.ravel()
-    context = np.tile(pts["is_context"].to_numpy(dtype=bool), n_cy)
-    status = rules.status_index(scored.band.ravel(), scored.reported.ravel(), context)
-    cols["status"] = canonical_category(pd.Series(pd.Categorical.from_codes(status, categories=rules.STATUSES)))
+    status = rules.status_index(scored.band, scored.reported, pts["is_context"].to_numpy(dtype=bool)).ravel()
+    cols["status"] = canonical_category(pd.Series(categorical(status, rules.STATUSES)))
     for col in ("data_quality", "data_origin", "source", "value_origin"):
         cols[col] = _user_text(frame, grid, col, size)
     cols["next_band"] = _band_categorical(scored.next_band.ravel())
@@ -341,6 +366,7 @@ def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYear
     core = (meta.kpis["tier"] == "core").to_numpy(dtype=float)
     n_kpis, n_cy = len(meta.kpis), len(scored.kpi_reported)
     reported = scored.kpi_reported
+    core_reported = (reported.astype(np.float32) @ core.astype(np.float32)).astype(float)  # whole: exact
     return pd.DataFrame(
         {
             **per_city_year(1),
@@ -348,33 +374,47 @@ def _coverage_table(meta: ScoringMeta, scored: _Scored, per_city_year: _CityYear
             "kpis_reported": reported.sum(axis=1).astype(np.int64),
             "kpis_reported_pct": reported.sum(axis=1) / n_kpis * 100.0,
             "core_total": np.full(n_cy, int(core.sum()), dtype=np.int64),
-            "core_reported": (reported @ core).astype(np.int64),
-            "core_reported_pct": (reported @ core) / core.sum() * 100.0,
+            "core_reported": core_reported.astype(np.int64),
+            "core_reported_pct": core_reported / core.sum() * 100.0,
             "kpis_scored": scored.kpi_scored.sum(axis=1).astype(np.int64),
             "points_total": np.full(n_cy, len(meta.points), dtype=np.int64),
             "points_reported": scored.reported.sum(axis=1).astype(np.int64),
             "points_scored": scored.scored.sum(axis=1).astype(np.int64),
             "points_scorable": np.full(n_cy, scorable, dtype=np.int64),
-            "provisional": rules.is_provisional(reported @ core, core.sum()),
+            "provisional": rules.is_provisional(core_reported, core.sum()),
         },
         columns=COVERAGE_COLUMNS,
         copy=False,
     )
 
 
-def _group_frame(agg: dict, groups: pd.DataFrame, per_city_year: _CityYearColumns,
-                 label_cols: tuple[str, ...]) -> pd.DataFrame:
-    n_cy, n_groups = agg["score"].shape
-    cols = per_city_year(n_groups)
-    for col in label_cols:
-        codes, uniq = pd.factorize(groups[col])
-        cols[col] = pd.Categorical.from_codes(np.tile(codes, n_cy), categories=pd.Index(uniq, dtype=object))
-    for col in ("points", "max_points", "score"):
-        cols[col] = np.asarray(agg[col], dtype=float).ravel()
-    cols["band"] = _band_categorical(rules.band_index(cols["score"]))
-    for col in ("kpis_total", "kpis_reported", "kpis_scored"):
-        cols[col] = np.asarray(agg[col]).ravel()
-    return pd.DataFrame(cols, copy=False)  # the arrays are this run's own: no consolidating copy
+def _group_frames(agg: dict[str, np.ndarray], meta: ScoringMeta,
+                  per_city_year: _CityYearColumns) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary and SDG tables, each aggregate of `agg` split between them and dropped once both have their part
+    (at research scale each is hundreds of megabytes)."""
+    n_cy = len(per_city_year.grid.cities)
+    tables = []
+    for groups, labels in ((meta.groups, ("level", "dimension", "sub_dimension", "category", "group")),
+                           (meta.sdg_groups, ("level", "sdg"))):
+        cols = per_city_year(len(groups))
+        for col in labels:
+            codes, uniq = pd.factorize(groups[col])
+            cols[col] = categorical(np.tile(small_codes(codes, len(uniq)), n_cy), uniq)
+        tables.append(cols)
+    n_hierarchy = len(meta.groups)
+    for col in ("points", "max_points", "score", "kpis_total", "kpis_reported", "kpis_scored"):
+        whole = agg.pop(col)
+        for cols, part in ((tables[0], slice(None, n_hierarchy)), (tables[1], slice(n_hierarchy, None))):
+            if col == "kpis_total":
+                cols[col] = np.tile(whole[part], n_cy)
+            else:
+                cols[col] = np.ascontiguousarray(whole[:, part]).ravel()
+            if col == "score":
+                cols["band"] = _band_categorical(rules.band_index(cols["score"]))
+        del whole
+    # the arrays are this run's own: no consolidating copy
+    return (pd.DataFrame(tables[0], columns=SUMMARY_COLUMNS, copy=False),
+            pd.DataFrame(tables[1], columns=SDG_COLUMNS, copy=False))
 
 
 def _json_safe(obj: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from . import rules
+from .i18n import DEFAULT_LANGUAGE, KpiText, decimal_sign, translator
 from .library import library
 from .recommendation import Recommendation, RecommendationError, city_years
 
@@ -82,20 +83,25 @@ class KpiStatus:
     def statuses(self) -> set[str]:
         return {p.status for p in self.points}
 
-    def describe(self, number: Callable[[float | None, str], str]) -> str:
+    def describe(self, number: Callable[[float | None, str], str], lang: str = DEFAULT_LANGUAGE) -> str:
         """'4G coverage: not reported; 3G coverage: 98 % of target' (one clause per data point of a composite KPI;
-        `number(value, unit)` formats a figure)."""
+        `number(value, unit)` formats a figure; words and labels in `lang`)."""
+        _ = translator(lang)
         clauses = []
         for p in self.points:
+            value = number(p.value, p.unit)
             if p.status == "not reported":
-                what = "not reported"
+                what = _("not reported")
             elif p.achievement is not None and p.status in ("strength", "on track", "gap"):
-                what = f"{number(p.value, p.unit)}, {percent_text(p.achievement)} % of target"
+                what = _("{value}, {share} % of target", value=value,
+                         share=percent_text(p.achievement).replace(".", decimal_sign(lang)))
             elif p.reference is not None:
-                what = f"{number(p.value, p.unit)} (reference figure {number(p.reference, p.unit)}; a context indicator)"
+                what = _("{value} (reference figure {reference}; a context indicator)", value=value,
+                         reference=number(p.reference, p.unit))
             else:
-                what = f"{number(p.value, p.unit)} (not scored)"
-            clauses.append(f"{p.label}: {what}" if len(self.points) > 1 else what)
+                what = _("{value} (not scored)", value=value)
+            label = KpiText(self.code, "points", p.part, p.label).localise(lang) if p.part else p.label
+            clauses.append(f"{label}: {what}" if len(self.points) > 1 else what)
         return "; ".join(clauses)
 
 

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pickle
 import signal
+import tempfile
 import time
 from pathlib import Path
 
+from .outdir import DATASET_FOLDER
 from .paths import atomic_write
 from .watchdog import cell_label
 
@@ -55,6 +59,8 @@ def warm_worker() -> None:
     from . import scoring, validation  # noqa: F401
     from .library import load_targets
 
+    __import__("pyarrow.parquet")  # and writing the city-year's part of the results dataset
+
     load_targets()
 
 
@@ -62,7 +68,8 @@ def start_now() -> None:
     """Does nothing: submitting it makes the pool start its workers (and their warm-up) right away."""
 
 
-def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float) -> dict[str, float]:
+def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float,
+                lang: str = "en") -> dict[str, float]:
     """Worker: run the notebook with papermill on a reused kernel, then write report.html. Runs in a pool process.
 
     `timeout`: seconds the notebook may run; past it the kernel is interrupted, then killed (`watchdog.py`).
@@ -89,7 +96,7 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
         raise CityFailed(_notebook_failure(exc, notebook)) from None
     atomic_write(out / "report.ipynb", nbformat.writes(nb))
     t1 = time.perf_counter()
-    atomic_write(out / "report.html", notebook_to_html(nb, title))
+    atomic_write(out / "report.html", notebook_to_html(nb, title, lang))
     t2 = time.perf_counter()
     return {"notebook_s": round(t1 - t0, 3), "html_s": round(t2 - t1, 3)}
 
@@ -124,3 +131,29 @@ def failure_reason(exc: BaseException) -> str:
     name = type(exc).__name__
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{name}: {first}"[:500]
+
+
+def score_and_save(run, sub, targets, out: Path):
+    """Score the city, write results.xlsx (built in memory, written by atomic_write: a fresh temporary name, never
+    through a link) and the city-year's part of the batch's results dataset (`out/_dataset`, read lazily by
+    `kpis.compare`)."""
+    from .results import write_dataset_part  # start-up: a re-run of unchanged cities never loads pandas
+    from .scoring import score
+
+    t1 = time.perf_counter()
+    results = score(sub, targets=targets)
+    buf = io.BytesIO()
+    results.to_excel(buf)
+    atomic_write(Path(run.out_dir) / "results.xlsx", buf.getvalue())
+    write_dataset_part(results, out / DATASET_FOLDER)
+    run.timings["score_s"] = round(time.perf_counter() - t1, 3)
+    return results
+
+
+def scored_file(city_dir: Path, sub, results) -> Path:
+    """The city as read and scored, for the notebook's kernel: a private file of its own in the city's folder
+    (exclusive, unpredictable name; removed once the report is made)."""
+    fd, name = tempfile.mkstemp(dir=city_dir, prefix=".scored.", suffix=".pickle.part")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump((sub, results), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return Path(name)

@@ -21,7 +21,7 @@ PACKAGE = Path(kpis.__file__).resolve().parent
 # the list is the order of import (an earlier module never imports a later one). Sub-packages count as one stage
 # whose sub-modules follow the same rule among themselves.
 STAGES: list[list[str]] = [
-    ["errors", "rules", "export", "paths", "terminal", "outdir", "i18n"],  # no project imports but errors (and paths); i18n: the six languages
+    ["errors", "rules", "export", "paths", "terminal", "outdir", "i18n", "categories"],  # no project imports but errors (and paths); i18n: the six languages
     ["models"],  # the schema of the library
     ["library"],  # catalogue and target sets as plain data
     ["formulas", "grouping", "display", "templating"],  # formulas applied; group membership; presentation
@@ -29,9 +29,9 @@ STAGES: list[list[str]] = [
     ["intake"],  # reading files
     ["validation", "validation_report"],  # checking them; what `ssc validate` shows
     ["results", "grid", "scoring"],  # the Results object and its formats; the scoring engine
-    ["synthetic", "knowledge", "recommendation_model", "recommendation", "statuses", "narrative"],  # invented cities; the knowledge base; recommendations
+    ["synthetic", "knowledge", "knowledge_text", "recommendation_model", "recommendation", "statuses", "narrative"],  # invented cities; the knowledge base; recommendations
     ["charts", "report", "audit"],  # the city report's sections
-    ["watchdog", "engine", "render", "parameters", "worker", "batch", "cluster", "run"],  # notebooks, HTML/PDF, the batch
+    ["watchdog", "engine", "render", "parameters", "worker", "batch", "cluster", "run", "assess_cli"],  # notebooks, HTML/PDF, the batch
     ["comparison"],  # many cities and years
     ["cli", "__init__"],  # the command line and the public names
 ]

@@ -40,8 +40,8 @@ def hostile_report(tmp_path_factory):
 @pytest.fixture(scope="module")
 def comparison_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("comparison")
-    proc = subprocess.run([sys.executable, "-m", "kpis.cli", "compare", "--out", str(out)], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "kpis.cli", "compare", "--out", str(out), "--lang", "ar"],
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return out / "report.html"
 
@@ -73,10 +73,12 @@ def _look(page, html: Path) -> dict:
     seen["charts"] = page.evaluate("""() => Array.from(document.querySelectorAll('figure.chart svg')).map(svg => {
         const box = svg.getBoundingClientRect();
         const fills = new Set(Array.from(svg.querySelectorAll('[fill]')).map(e => e.getAttribute('fill')));
-        return {width: box.width, height: box.height, fills: fills.size, shapes: svg.querySelectorAll('rect,path').length,
+        return {width: box.width, height: box.height, fills: fills.size, shapes: svg.querySelectorAll('rect,path,polygon,circle').length,
                 title: (svg.querySelector('title') || {}).textContent || ''};
     })""")
     seen["text"] = page.inner_text("body")
+    seen["direction"] = page.evaluate("""() => [document.documentElement.lang, document.documentElement.dir,
+        getComputedStyle(document.querySelector('table') || document.body).direction]""")
     seen["bad_nodes"] = page.evaluate("""() => document.querySelectorAll(
         'img[src="x"], script, [onerror], [onmouseover]').length""")
     return seen
@@ -105,6 +107,44 @@ def test_pdf_is_printed(hostile_report):
 def test_comparison_report_in_a_browser(chromium, comparison_report):
     seen = _inspect(chromium, comparison_report)
     assert seen["errors"] == [] and seen["requests"] == [] and seen["dialogs"] == []
-    assert seen["images"], "the comparison report has charts"
-    for img in seen["images"]:
-        assert img["complete"] and img["width"] > 100 and img["colours"] >= 2, img  # not a blank square
+    assert seen["direction"] == ["ar", "rtl", "rtl"]  # the Arabic comparison reads right to left, tables too
+    assert len(seen["charts"]) >= 3, "the comparison report has charts"  # inline SVG, drawn from the data
+    for chart in seen["charts"]:
+        assert chart["width"] > 100 and chart["height"] > 30, chart
+        assert chart["shapes"] >= 3 and chart["fills"] >= 2 and chart["title"], chart  # a real chart, named
+
+
+@pytest.fixture(scope="module")
+def language_reports(tmp_path_factory):
+    """The demo city's report in Arabic and in French, made by the batch as `ssc assess --lang` makes them."""
+    out = {}
+    for lang in ("ar", "fr"):
+        result = assess(None, out=tmp_path_factory.mktemp(lang), progress=False, jobs=1, lang=lang)
+        assert result.exit_code == 0, result.runs[0].reason
+        out[lang] = Path(result.runs[0].out_dir) / "report.html"
+    return out
+
+
+_LAYOUT = """() => {
+    const table = document.querySelector('table.kpis');
+    const heads = Array.from(table.querySelectorAll('thead th'));
+    const first = heads[0].getBoundingClientRect(), last = heads[heads.length - 1].getBoundingClientRect();
+    const label = document.querySelector('figure.chart svg text[direction="rtl"]');
+    return {lang: document.documentElement.lang, dir: document.documentElement.dir,
+            direction: getComputedStyle(document.body).direction,
+            cellAlign: getComputedStyle(table.querySelector('tbody td')).textAlign,
+            firstColumnOnTheRight: first.left > last.left, rtlChartLabels: label !== null,
+            svgDirection: getComputedStyle(document.querySelector('figure.chart svg')).direction};
+}"""
+
+
+@pytest.mark.parametrize(("lang", "direction"), [("ar", "rtl"), ("fr", "ltr")])
+def test_a_report_says_its_language_and_reads_in_its_direction(chromium, language_reports, lang, direction):
+    with report_page(chromium, language_reports[lang]) as page:
+        page.goto(report_url(language_reports[lang]), wait_until="load")
+        seen = page.evaluate(_LAYOUT)
+    assert (seen["lang"], seen["dir"], seen["direction"]) == (lang, direction, direction)
+    assert seen["cellAlign"] == "start"  # the logical alignment: right in Arabic, left in French
+    assert seen["firstColumnOnTheRight"] == (lang == "ar")  # the tables are mirrored in Arabic only
+    assert seen["rtlChartLabels"] == (lang == "ar")  # Arabic chart labels are laid out right to left...
+    assert seen["svgDirection"] == "ltr"  # ...on the charts' own left-to-right axes

@@ -22,6 +22,7 @@ import pytest
 from adversarial import TRACEBACK, attack, named_cities, notebook_with
 
 import kpis
+from kpis.outdir import DATASET_MARKER
 
 FAULT_CELL = """import os, time
 from pathlib import Path
@@ -101,7 +102,9 @@ def test_local_cluster_batch_with_a_failing_a_hanging_and_a_killed_city(tmp_path
         assert json.loads((city_dir / "manifest.json").read_text())["status"] == "ok"
     assert {k: v["status"] for k, v in _by_input(out).items()} == {r.input.split("/")[-1]: r.status
                                                                     for r in result.runs}
-    assert len(list(out.glob("*/*"))) == 5  # one folder per city: nothing written twice elsewhere
+    assert len([p for p in out.glob("*/*") if p.parent.name != "_dataset"]) == 5  # one folder per city: nothing
+    # written twice elsewhere; every city scored (the failed ones too) has its part of the results dataset here
+    assert len(list(out.glob("_dataset/year=*/*.parquet"))) == 5 and (out / "_dataset" / DATASET_MARKER).is_file()
     assert not list(out.rglob("*.part")) and not list(out.rglob(".ssc-*"))
 
 
@@ -142,7 +145,7 @@ def test_separate_scheduler_and_workers_send_reports_to_the_client(tmp_path):
             assert city["status"] == "ok" and Path(city["out_dir"]).parent.parent == out.resolve()
             assert (Path(city["out_dir"]) / "report.html").stat().st_size > 10_000
         for folder in workers:
-            leftovers = [p for p in folder.rglob("*") if p.suffix in {".html", ".xlsx", ".ipynb", ".json"}
+            leftovers = [p for p in folder.rglob("*") if p.suffix in {".html", ".xlsx", ".ipynb", ".json", ".parquet"}
                          or "ssc-city-" in p.name]
             assert not leftovers, leftovers
         # a worker whose Python cannot import kpis (the package hidden from it) joins: named at once
@@ -171,3 +174,53 @@ def test_separate_scheduler_and_workers_send_reports_to_the_client(tmp_path):
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_the_client_sends_a_window_of_cities_and_cancels_the_rest(tmp_path):
+    """A big batch: each submission is read when its city is sent, a window at a time (the others wait on the
+    client, unread); stopping the batch drops the cities not sent and cancels those in flight."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+    from types import SimpleNamespace
+
+    from kpis.cluster import Remote, RemoteCity
+
+    gate, sent, cancelled = threading.Event(), [], []
+    pool = ThreadPoolExecutor(max_workers=40)
+
+    class Dask:  # the client's executor: runs the "city" in a thread once the gate opens
+        def submit(self, remote, fn, job, submission, targets, notebook):
+            sent.append(submission.name)
+            return pool.submit(lambda: (gate.wait(30), RemoteCity(job.run))[1])
+
+        def shutdown(self, wait=True):
+            cancelled.append(len(sent))
+
+    class Client:
+        def get_executor(self, **options):
+            return Dask()
+
+        def scheduler_info(self):
+            return {"workers": {"w1": {"nthreads": 2}, "w2": {"nthreads": 1}}}
+
+    files = []
+    for i in range(40):
+        files.append(tmp_path / f"city{i}.xlsx")
+        files[-1].write_bytes(b"x" * 1000)
+    remote = Remote(Client(), False, tmp_path, None, None, files[0])
+    assert remote.window == 8  # twice the 3 threads, at least 8
+    futures = [remote.submit(None, SimpleNamespace(run=SimpleNamespace(input=str(f), out_dir=""))) for f in files[:20]]
+    _wait_for(lambda: len(sent) == 8, 10, "the first window")
+    time.sleep(0.3)
+    assert len(sent) == 8  # the other 12 are neither sent nor read
+    gate.set()
+    wait(futures, timeout=30)
+    assert sent == [f.name for f in files[:20]] and all(f.result().input.endswith(".xlsx") for f in futures)
+    gate.clear()
+    futures = [remote.submit(None, SimpleNamespace(run=SimpleNamespace(input=str(f), out_dir=""))) for f in files[20:]]
+    _wait_for(lambda: len(sent) == 28, 10, "the second window")
+    remote.shutdown()
+    gate.set()
+    wait(futures, timeout=30)
+    assert cancelled == [28]  # the 8 in flight cancelled on the cluster
+    assert sum(f.cancelled() for f in futures) >= 12 and len(sent) == 28  # the 12 not sent never will be
+    pool.shutdown()

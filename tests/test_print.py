@@ -267,7 +267,7 @@ def test_the_html_report_has_a_table_of_contents_that_links_every_section(chromi
 def test_the_annex_lists_each_source_once_and_numbers_it(reports):
     html = reports["demo"].read_text(encoding="utf-8")
     annex = html[html.index('<table class="annex">'):]
-    sources = re.findall(r"<li>(.*?)</li>", annex[annex.index('<ol class="refs small">'):].split("</ol>")[0])
+    sources = re.findall(r"<li[^>]*>(.*?)</li>", annex[annex.index('<ol class="refs small">'):].split("</ol>")[0])
     refs = {int(n) for n in re.findall(r"<td>\[(\d+)\]</td>", annex)}
     assert sources and len(sources) == len(set(sources))
     assert refs == set(range(1, len(sources) + 1))  # every source is cited, every citation is listed

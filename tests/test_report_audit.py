@@ -117,8 +117,8 @@ def test_the_audit_catches_a_planted_contradiction(monkeypatch):
     strong = next(s for s in kpis.narrative.strengths(report.results) if s["code"])
     real = kpis.narrative.areas_to_improve
 
-    def planted(results, number, city=None, year=None):
-        return [*real(results, number, city, year), {"title": strong["name"], "text": "planted", "meta": "",
+    def planted(results, number, city=None, year=None, lang="en"):
+        return [*real(results, number, city, year, lang), {"title": strong["name"], "text": "planted", "meta": "",
                                                      "codes": [strong["code"]], "verdict": "gap"}]
 
     monkeypatch.setattr(kpis.narrative, "areas_to_improve", planted)

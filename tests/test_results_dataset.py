@@ -80,3 +80,26 @@ def test_a_broken_part_is_named_on_the_command_line(dataset, tmp_path):
     next(iter(dataset.rglob("*.parquet"))).write_bytes(b"PAR1 broken")
     attack("compare", str(dataset), "--out", str(tmp_path / "out"), cwd=tmp_path, out=tmp_path / "out",
            inputs=list(dataset.rglob("*.parquet")), message="cannot be read", within=60)
+
+
+def test_a_batch_writes_the_dataset_that_compare_reads(tmp_path):
+    """`ssc assess` leaves one part per city-year in out/_dataset; the comparison reads the batch from it alone."""
+    from kpis import synthetic
+    from kpis.outdir import DATASET_FOLDER
+    from kpis.run import assess
+
+    inputs = synthetic.write_workbooks(synthetic.cities(3, seed=11), tmp_path / "in")
+    result = assess(inputs, out=tmp_path / "reports", progress=False, jobs=2)
+    assert result.exit_code == 0, [(r.status, r.reason) for r in result.runs]
+    folder = tmp_path / "reports" / DATASET_FOLDER
+    assert len(list(folder.glob("year=*/*.parquet"))) == 3
+    comp = compare(folder)
+    assert sorted(comp.profiles["city"]) == ["Invented city 0001", "Invented city 0002", "Invented city 0003"]
+    # by hand: Invented city 0001 wrote 98.4296 % of households with Internet access (EC: ICT: ICT: 1C, the
+    # workbook keeps 4 decimals of 98.429605); the default target is 100 %, so it reaches 98.4296 %: band 95+
+    row = comp.kpis[(comp.kpis["city"] == "Invented city 0001") & (comp.kpis["code"] == "EC: ICT: ICT: 1C")].iloc[0]
+    assert (row["value"], row["target"], row["achievement"], row["band"]) == (98.4296, 100.0, 98.4296, "95+")
+    # the batch's output folder itself: read through its dataset, each city-year once (not again from results.xlsx)
+    whole = compare(tmp_path / "reports")
+    assert sorted(whole.profiles["city"]) == sorted(comp.profiles["city"])
+    assert len(whole.kpis) == len(comp.kpis)

@@ -42,7 +42,7 @@ def test_city_names_become_safe_folder_names(name, slug):
 
 def test_notebook_declares_its_parameters():
     params = notebook_parameters(bundled("notebooks", "city_assessment.ipynb"))
-    assert set(params) == {"submission", "targets", "decimal_separator", "scored"}
+    assert set(params) == {"submission", "targets", "language", "decimal_separator", "scored"}
 
 
 def test_parameters_are_checked_against_the_notebook():

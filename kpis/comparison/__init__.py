@@ -7,7 +7,7 @@ The stage reads as a pipeline, each module using only the ones before it:
     progress  Open SDG progress status between two years
     rank      `Ranking`: the ranking rule and the sensitivity draws behind rank intervals
     model     `Comparison`: tidy table, coverage, scores per level, peers (and its rank/progress views)
-    charts    matplotlib charts
+    charts    SVG charts drawn from the data
     report    `ComparisonReport`: the notebook's sections, Jinja templates in templates/comparison/
     cli       `ssc compare` and the CSV exports
 
@@ -24,7 +24,7 @@ from .load import bundled_inputs
 from .model import LEVELS, POPULATION_BANDS, Comparison, compare, population_band
 from .progress import PROGRESS_COLOURS, TARGET_YEAR, progress_status
 from .rank import NOISE_PLACES, Ranking
-from .report import ComparisonReport, PNGChart, band_table_html, styled
+from .report import ComparisonReport, band_table_html, styled
 from .sections import HTMLBlock
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "Comparison",
     "ComparisonReport",
     "HTMLBlock",
-    "PNGChart",
     "Ranking",
     "band_table_html",
     "bundled_inputs",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 import time
 from argparse import Namespace
@@ -14,10 +15,12 @@ import pandas as pd
 from .. import terminal
 from ..errors import UserError
 from ..export import neutralise_frame
+from ..i18n import check_language, decimal_text, direction, localise, translator
 from ..outdir import check_out_folder, locked, overwritten_input
 from ..parameters import check_parameters, notebook_parameters
 from ..paths import atomic_write, bundled, check_output_path
 from ..render import notebook_to_html
+from .errors import CompareError
 from .load import bundled_inputs
 from .model import Comparison, check_peer_group, compare, years_text
 from .rank import Ranking
@@ -48,14 +51,12 @@ def write_exports(comp: Comparison, ranking: Ranking, out: str | Path) -> list[P
 
 
 def cli_compare(args: Namespace) -> int:
-    """`ssc compare FILE_OR_RESULTS… [--out] [--group-by] [--year] [--targets]`: the comparison report."""
+    """`ssc compare FILE_OR_RESULTS… [--out] [--group-by] [--year] [--targets] [--lang]`: the comparison report."""
     t0 = time.perf_counter()
+    lang = check_language(getattr(args, "lang", None))
+    _ = translator(lang)
     out = Path(args.out)
-    inputs = [Path(p) for p in args.inputs] if args.inputs else bundled_inputs()
-    group_by = args.group_by or "population_band"
-    check_peer_group(group_by)
-    check_out_folder(out)
-    comp = compare(inputs, targets=args.targets, year=args.year)  # bad input fails here, with its message
+    inputs, group_by, comp = _read(args, lang)  # bad input fails here, with its message in the report's language
     ranking = comp.rank(draws=DRAWS, seed=SEED)
     with locked(out, [*inputs, args.targets], command="compare"):
         clash = overwritten_input([out / name for name in OUTPUTS], [*inputs, args.targets])
@@ -69,17 +70,43 @@ def cli_compare(args: Namespace) -> int:
         _with_profiles(comp).to_parquet(buf, index=False)
         atomic_write(prepared, buf.getvalue())
         params = {"inputs": [str(prepared.resolve())], "group_by": group_by, "year": args.year, "targets": "",
-                  "radar_cities": [], "draws": DRAWS, "seed": SEED, "input_names": [p.name for p in inputs]}
+                  "radar_cities": [], "draws": DRAWS, "seed": SEED, "input_names": [p.name for p in inputs],
+                  "language": lang}
         t1 = time.perf_counter()
         nb = _run_notebook(params, out)
         if nb is None:
             return 1
-        atomic_write(out / "report.html", notebook_to_html(nb, f"Comparison of {len(comp.cities)} cities"))
+        n = len(comp.cities)
+        title = _.ngettext("Comparison of {count} city", "Comparison of {count} cities", n, count=n)
+        atomic_write(out / "report.html", with_language(notebook_to_html(nb, title), lang))
     t2 = time.perf_counter()
-    excl = f", {len(ranking.excluded)} not ranked" if len(ranking.excluded) else ""
-    print(f"Compared {len(comp.cities)} cities ({years_text(comp.years)}){excl}: {terminal.clean(out / 'report.html')} "
-          f"(data {t1 - t0:.1f} s, report {t2 - t1:.1f} s)")
+    n_out = len(ranking.excluded)
+    excl = " " + _.ngettext("({count} not ranked)", "({count} not ranked)", n_out, count=n_out) if n_out else ""
+    print(_.ngettext("Compared {count} city ({years}){excluded}: {path} (data {data} s, report {report} s)",
+                     "Compared {count} cities ({years}){excluded}: {path} (data {data} s, report {report} s)", n,
+                     count=n, years=years_text(comp.years), excluded=excl, path=terminal.clean(out / "report.html"),
+                     data=decimal_text(t1 - t0, lang, "0.0"), report=decimal_text(t2 - t1, lang, "0.0")))
     return 0
+
+
+_HTML_TAG = re.compile(r"<html\b[^>]*>", re.IGNORECASE)
+
+
+def with_language(page: str, lang: str) -> str:
+    """The page's `<html>` tag naming its language and direction (`dir="rtl"` mirrors the layout for Arabic)."""
+    return _HTML_TAG.sub(f'<html lang="{lang}" dir="{direction(lang)}">', page, count=1)
+
+
+def _read(args: Namespace, lang: str) -> tuple[list[Path], str, Comparison]:
+    """The inputs, the peer grouping and the comparison; an input error in `lang`."""
+    try:
+        inputs = [Path(p) for p in args.inputs] if args.inputs else bundled_inputs()
+        group_by = args.group_by or "population_band"
+        check_peer_group(group_by)
+        check_out_folder(Path(args.out))
+        return inputs, group_by, compare(inputs, targets=args.targets, year=args.year, lang=lang)
+    except CompareError as exc:
+        raise CompareError(localise(exc.args[0], lang)) from None
 
 
 def _run_notebook(params: dict[str, Any], out: Path) -> Any:

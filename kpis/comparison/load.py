@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pandas as pd
 from .. import rules
 from ..errors import UserError
 from ..export import restore_frame
+from ..i18n import N_, T, Text
 from ..library import Targets, catalogue_frame, points_table
 from ..models import normalise_code
 from ..paths import bundled
@@ -58,7 +60,8 @@ def bundled_inputs() -> list[Path]:
     folder = bundled("data")
     files = sorted(p for p in [folder / "demo_city.xlsx", *(folder / "cities").glob("*.xlsx")] if p.is_file())
     if not files:
-        raise CompareError(f"no bundled cities in {folder.name}/; give submissions or results files to compare")
+        raise CompareError(T("no bundled cities in {folder}/; give submissions or results files to compare",
+                             folder=folder.name))
     return files
 
 
@@ -77,8 +80,13 @@ def expand(item: object) -> list[object]:
                    and p.suffix.lower() in RESULT_SUFFIXES | SUBMISSION_SUFFIXES
                    and not p.name.startswith((".", "~$")) and p.name != "manifest.json"
                    and not any(d in p.parents for d in result_dirs))
+    batches = [d.parent for d in result_dirs if is_dataset(d)]
+    # an `ssc assess` output folder: every city it finished wrote a part of its dataset, so the cities' own
+    # results.xlsx would count each city-year twice
+    files = [p for p in files if not (p.name == "results.xlsx" and any(b in p.parents for b in batches))]
     if not files and not result_dirs:
-        raise CompareError(f"{folder}: no submission (.xlsx/.csv) or results (.xlsx/.csv/.parquet/.json) files in it")
+        raise CompareError(T("{folder}: no submission (.xlsx/.csv) or results (.xlsx/.csv/.parquet/.json) files in it",
+                             folder=str(folder)))
     return [*result_dirs, *files]
 
 
@@ -93,7 +101,7 @@ def read_input(item: object, targets: Targets | None, year: int | None = None) -
         raise CompareError(f"cannot compare a {type(item).__name__}: give Results, a DataFrame or a file path")
     path = Path(item)
     if not path.exists():
-        raise CompareError(f"{path}: no such file or folder")
+        raise CompareError(T("{path}: no such file or folder", path=str(path)))
     if is_dataset(path):
         columns = [*KPI_COLUMNS, *DATASET_PROFILE]
         return read_dataset(path, columns, year), [], path.name
@@ -118,7 +126,8 @@ def _read_path(path: Path, targets: Targets | None) -> Loaded:
             return (*_from_results(Results.load(path)), path.name)
         except UserError:  # a plain long table rather than a saved Results
             return _read_table(path), [], path.name
-    raise CompareError(f"{path.name}: not a submission (.xlsx/.csv) or a results file (.xlsx/.csv/.parquet/.json)")
+    raise CompareError(T("{file}: not a submission (.xlsx/.csv) or a results file (.xlsx/.csv/.parquet/.json)",
+                         file=path.name))
 
 
 def _check_table(path: Path) -> None:
@@ -133,7 +142,8 @@ def _check_table(path: Path) -> None:
 
 def _read_table(path: Path) -> pd.DataFrame:
     if path.stat().st_size > MAX_INPUT_BYTES:
-        raise CompareError(f"{path.name}: larger than {MAX_INPUT_BYTES // 2**20} MB; split it by city or year")
+        raise CompareError(T("{file}: larger than {mb} MB; split it by city or year", file=path.name,
+                             mb=MAX_INPUT_BYTES // 2**20))
     try:
         if path.suffix.lower() == ".csv":  # undo the formula protection of our own exports
             return restore_frame(pd.read_csv(path, dtype=str, keep_default_na=False))
@@ -142,14 +152,15 @@ def _read_table(path: Path) -> pd.DataFrame:
         with open(path, encoding="utf-8") as fh:
             raw = json.load(fh)
     except (OSError, ValueError, ImportError) as exc:
-        raise CompareError(f"{path.name}: cannot be read as a results table ({exc})") from None
+        raise CompareError(T("{file}: cannot be read as a results table ({error})", file=path.name,
+                             error=str(exc))) from None
     except RecursionError:
         raise CompareError(f"{path.name}: the JSON is nested too deeply to be a table; a results table is a list "
                            "of rows (objects of column: value)") from None
     if isinstance(raw, dict) and isinstance(raw.get("kpis"), list):
         raw = raw["kpis"]
     if not isinstance(raw, list):
-        raise CompareError(f"{path.name}: expected a list of rows (or an object with a 'kpis' list)")
+        raise CompareError(T("{file}: expected a list of rows (or an object with a 'kpis' list)", file=path.name))
     return pd.DataFrame(raw)
 
 
@@ -167,8 +178,8 @@ def _results_sheet(path: Path) -> str | None:
     try:
         wb = load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - any parse failure of an untrusted file is a user error
-        raise CompareError(f"{path.name}: not a readable workbook ({type(exc).__name__}); save it again as .xlsx") \
-            from None
+        raise CompareError(T("{file}: not a readable workbook ({error}); save it again as .xlsx", file=path.name,
+                             error=type(exc).__name__)) from None
     try:
         return next((name for name in wb.sheetnames if name.strip().lower() == "kpis"), None)
     finally:
@@ -227,8 +238,9 @@ def standardise(frame: pd.DataFrame, meta: pd.DataFrame, where: str, rescore: bo
     df["reported"] = _reported(df) & ~np.isnan(df["value"].to_numpy(dtype=float))
     if df.duplicated(KEY).any():
         dup = df[df.duplicated(KEY, keep=False)].iloc[0]
-        raise CompareError(f"{where}: {dup['city']} {dup['year']} has {dup['code']} {dup['part']} twice; "
-                           "keep one row per city, year and data point")
+        raise CompareError(T("{where}: {city} {year} has {code} {part} twice; keep one row per city, year and data "
+                             "point", where=where, city=dup["city"], year=dup["year"], code=dup["code"],
+                             part=dup["part"]))
     if rescore or not {"band", "points", "target"} <= set(df.columns):
         df = score_values(df, targets)
     return _with_meta(df, meta)
@@ -245,8 +257,8 @@ def _plain_columns(frame: pd.DataFrame, where: str) -> pd.DataFrame:
         df = df.rename(columns={"kpi_code": "code"})
     missing = [c for c in ("city", "year", "code") if c not in df.columns]
     if missing:
-        raise CompareError(f"{where}: missing column(s) {', '.join(missing)}; a long table has city, year, code, "
-                           "part (for composite KPIs) and value")
+        raise CompareError(T("{where}: missing column(s) {columns}; a long table has city, year, code, part (for "
+                             "composite KPIs) and value", where=where, columns=", ".join(missing)))
     if "part" not in df.columns:
         df["part"] = ""
     df["part"] = df["part"].fillna("").astype(str).str.strip()
@@ -263,19 +275,20 @@ def _check_points(df: pd.DataFrame, meta: pd.DataFrame, where: str) -> None:
     parts_of = meta[meta["part"] != ""].groupby("code")["part"].agg(", ".join).to_dict()
     no_part = sorted({c for c, p in keys if p == "" and c in parts_of})
     if no_part:
-        raise CompareError(f"{where}: KPI {no_part[0]} is scored per data point; add a 'part' column naming one of "
-                           f"{parts_of[no_part[0]]} on each of its rows")
+        raise CompareError(T("{where}: KPI {code} is scored per data point; add a 'part' column naming one of "
+                             "{parts} on each of its rows", where=where, code=no_part[0], parts=parts_of[no_part[0]]))
     unknown = sorted({f"{c} {p}".strip() for c, p in keys if (c, p) not in known})
     if unknown:
-        raise CompareError(f"{where}: unknown KPI code or data point {', '.join(unknown[:5])}"
-                           f"{' …' if len(unknown) > 5 else ''}; use the codes of `ssc catalogue`")
+        raise CompareError(T("{where}: unknown KPI code or data point {codes}; use the codes of `ssc catalogue`",
+                             where=where, codes=", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")))
 
 
 def _years(column: pd.Series, where: str) -> pd.Series:
     years = pd.to_numeric(column, errors="coerce")
     if years.isna().any():
         row = int(np.flatnonzero(years.isna().to_numpy())[0])
-        raise CompareError(f"{where}: row {row + 2} has no year ({column.iloc[row]!r}); give a four-digit year")
+        raise CompareError(T("{where}: row {row} has no year ({cell}); give a four-digit year", where=where,
+                             row=row + 2, cell=repr(column.iloc[row])))
     return years.astype(int)
 
 
@@ -300,21 +313,33 @@ def read_values(column: pd.Series, where: str) -> np.ndarray:
         answered = np.array([a is not None for a in answers], dtype=bool)
         values[words[answered]] = answers[answered].astype(float)
         status[words[answered]] = "number"
-    _refuse(cells, status, "text", where, "values that are not numbers at {rows}; write a number, or NR if not "
-            "reported")
-    _refuse(cells, status, "ambiguous", where, "{rows} could be read two ways ('1,500' is 1500 with a thousands "
-            "comma or 1.5 with a decimal comma); type the number without a thousands separator, with '.' for decimals")
-    _refuse(cells, status, "not_finite", where, "values that are not finite numbers at {rows}; type the figure "
-            "itself")
+    _refuse(cells, status, "text", where, N_("{where}: values that are not numbers at {rows}; write a number, or NR "
+                                             "if not reported"))
+    _refuse(cells, status, "ambiguous", where, N_("{where}: {rows} could be read two ways ('1,500' is 1500 with a "
+                                                  "thousands comma or 1.5 with a decimal comma); type the number "
+                                                  "without a thousands separator, with '.' for decimals"))
+    _refuse(cells, status, "not_finite", where, N_("{where}: values that are not finite numbers at {rows}; type the "
+                                                   "figure itself"))
     return values
 
 
 def _refuse(cells: np.ndarray, status: np.ndarray, which: str, where: str, message: str) -> None:
     bad = np.flatnonzero(status == which)
     if len(bad):
-        rows = ", ".join(f"row {i + 2} ({str(cells[i])[:30]!r})" for i in bad[:SHOWN_ROWS])
-        more = f" and {len(bad) - SHOWN_ROWS} more" if len(bad) > SHOWN_ROWS else ""
-        raise CompareError(f"{where}: " + message.format(rows=rows + more))
+        rows = [T("row {row} ({cell})", row=i + 2, cell=repr(str(cells[i])[:30])) for i in bad[:SHOWN_ROWS]]
+        more = T(" and {count} more", count=len(bad) - SHOWN_ROWS) if len(bad) > SHOWN_ROWS else None
+        raise CompareError(Text(message, where=where, rows=_Rows(rows, more)))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The rows a message names ('row 2 ('x'), row 5 ('y') and 3 more'), in the language it is shown in."""
+
+    rows: list[Text]
+    more: Text | None
+
+    def localise(self, lang: str) -> str:
+        return ", ".join(r.localise(lang) for r in self.rows) + (self.more.localise(lang) if self.more else "")
 
 
 def score_values(df: pd.DataFrame, targets: Targets) -> pd.DataFrame:

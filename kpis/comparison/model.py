@@ -8,7 +8,7 @@ Group scores use the aggregation of `kpis.rules`, so a city scores the same here
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import rules
+from ..i18n import N_, T, check_language
 from ..library import Targets, load_targets
 from .errors import CompareError
 from .load import KEY, PROFILE_COLUMNS, Loaded, expand, point_meta, read_input, standardise
@@ -30,29 +31,31 @@ PEER_GROUPS = ("population_band", "region")
 
 # OECD functional-urban-area size classes (population of the urban area)
 POPULATION_BANDS = (
-    (0, "under 50 000"),
-    (50_000, "small urban area (50 000-200 000)"),
-    (200_000, "medium-sized urban area (200 000-500 000)"),
-    (500_000, "metropolitan area (500 000-1.5 million)"),
-    (1_500_000, "large metropolitan area (1.5 million or more)"),
+    (0, N_("under 50 000")),
+    (50_000, N_("small urban area (50 000-200 000)")),
+    (200_000, N_("medium-sized urban area (200 000-500 000)")),
+    (500_000, N_("metropolitan area (500 000-1.5 million)")),
+    (1_500_000, N_("large metropolitan area (1.5 million or more)")),
 )
 SCORE_COLUMNS = ["city", "year", "level", "group", "points", "max_points", "score", "band", "kpis_total",
                  "kpis_reported", "kpis_scored"]
 
 
 def compare(results_or_paths: object, targets: str | Path | Targets | None = None,
-            year: int | None = None) -> Comparison:
+            year: int | None = None, lang: str | None = None) -> Comparison:
     """Compare many cities/years: Results objects, submissions (.xlsx/.csv), results files (.csv/.parquet/.json,
     or a folder of them), long CSVs (city, year, code, part, value) or DataFrames such as `kpis.synthetic.cities()`.
 
-    `targets` (a target-set file or `Targets`) re-scores every input with that set; `year` keeps one year only.
+    `targets` (a target-set file or `Targets`) re-scores every input with that set; `year` keeps one year only;
+    `lang` (ar, zh, en, fr, ru or es) is the language its tables and rankings are shown in.
     """
+    lang = check_language(lang)
     items: Any = results_or_paths
     if isinstance(items, str | Path | pd.DataFrame) or not isinstance(items, Iterable):
         items = [items]
     expanded = [x for item in items for x in expand(item)]
     if not expanded:
-        raise CompareError("nothing to compare: give at least one submission, results file or table")
+        raise CompareError(T("nothing to compare: give at least one submission, results file or table"))
     rescore = targets is not None
     tset = targets if isinstance(targets, Targets) else load_targets(targets)
     meta = point_meta(tset)
@@ -66,13 +69,14 @@ def compare(results_or_paths: object, targets: str | Path | Targets | None = Non
     tidy = pd.concat(frames, ignore_index=True)
     if tidy.duplicated(KEY).any():
         dup = tidy[tidy.duplicated(KEY)].iloc[0]
-        raise CompareError(f"{dup['city']} {dup['year']} appears in two inputs; give each city and year once")
+        raise CompareError(T("{city} {year} appears in two inputs; give each city and year once", city=dup["city"],
+                             year=dup["year"]))
     if year is not None:
         tidy = tidy[tidy["year"] == year]
         if tidy.empty:
-            raise CompareError(f"no input has data for the year {year}")
+            raise CompareError(T("no input has data for the year {year}", year=year))
     tidy = tidy.sort_values(["city", "year", "order"], kind="stable").reset_index(drop=True)
-    return Comparison(tidy, _profiles(tidy, profiles), tset.label, sources)
+    return Comparison(tidy, _profiles(tidy, profiles), tset.label, sources, lang)
 
 
 def _read(item: object, targets: Targets | None, year: int | None) -> Loaded:
@@ -126,7 +130,7 @@ def check_level(level: str) -> None:
 
 def check_peer_group(by: str) -> None:
     if by not in PEER_GROUPS:
-        raise CompareError(f"--group-by {by!r}: choose population_band or region")
+        raise CompareError(T("--group-by {value}: choose population_band or region", value=repr(by)))
 
 
 @dataclass
@@ -137,6 +141,7 @@ class Comparison:
     profiles: pd.DataFrame
     targets_label: str = ""
     sources: list[str] = field(default_factory=list)
+    lang: str = "en"  # the language of its tables and rankings (kpis.i18n.LANGUAGES)
 
     @property
     def cities(self) -> list[str]:
@@ -215,14 +220,14 @@ class Comparison:
             raise CompareError("rank: draws >= 1, 0 < min_share <= 1, 0 <= margin < 1 and 0 < interval <= 1")
         df = self.kpis[self.kpis["year"] == year] if year is not None else self.latest()
         df = df[df["target"].notna() & df["direction"].isin(["higher", "lower"])]
-        return rank_cities(df, level, draws, seed, margin, min_share, interval)
+        return replace(rank_cities(df, level, draws, seed, margin, min_share, interval), lang=self.lang)
 
     def _repr_html_(self) -> str:
         overall = self.scores[self.scores["level"] == "overall"].drop(columns=["level", "group"])
-        return str(render_block("comparison", n_cities=len(self.cities), years=years_text(self.years),
+        return str(render_block("comparison", self.lang, n_cities=len(self.cities), years=years_text(self.years),
                             n_kpis=self.kpis["code"].nunique(), targets=self.targets_label,
                             invented=self.profiles.loc[self.profiles["invented"], "city"].nunique(),
-                            table=table_of(overall.round(1), max_rows=50)))
+                            table=table_of(overall.round(1), max_rows=50, lang=self.lang)))
 
 
 # ---------------------------------------------------------------- scores per level

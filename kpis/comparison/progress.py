@@ -7,14 +7,15 @@ import numpy as np
 import pandas as pd
 
 from .. import rules
+from ..i18n import N_
 
 TARGET_YEAR = 2030
 # ratio of observed to required growth (with a target) or direction-signed growth a year (without one)
 PROGRESS_WITH_TARGET = ((0.95, "on track"), (0.60, "needs acceleration"), (0.0, "off track"))
 PROGRESS_NO_TARGET = ((0.015, "on track"), (0.005, "needs acceleration"), (0.0, "off track"))
 PROGRESS_COLOURS = {
-    "target achieved": "#1a9850", "on track": "#a6d96a", "needs acceleration": "#fee08b",
-    "off track": "#fdae61", "deterioration": "#d73027", "not assessable": "#e0e0e0",
+    N_("target achieved"): "#1a9850", N_("on track"): "#a6d96a", N_("needs acceleration"): "#fee08b",
+    N_("off track"): "#fdae61", N_("deterioration"): "#d73027", N_("not assessable"): "#e0e0e0",
 }
 PROGRESS_COLUMNS = ["city", "code", "part", "name", "category", "direction", "target", "year_0", "value_0", "band_0",
                     "year_1", "value_1", "band_1", "change", "points_change", "cagr", "required_cagr", "ratio",

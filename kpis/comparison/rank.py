@@ -13,12 +13,14 @@ draw computes achievement, contributions and group scores with `kpis.rules`, as 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .. import rules
+from ..i18n import TN, Percent, T, Text
 from .errors import CompareError
 from .sections import render_block, table_of
 
@@ -37,13 +39,15 @@ class Ranking:
     table: pd.DataFrame
     excluded: pd.DataFrame
     points: list[tuple[str, str]]
-    rule: str
+    rule: Text
     level: str
     draws: int
+    lang: str = "en"  # the language it is shown in
 
     def _repr_html_(self) -> str:
         shown = self.table.drop(columns=["level"]).round(1)
-        return str(render_block("ranking_repr", rule=self.rule, table=table_of(shown, max_rows=100)))
+        return str(render_block("ranking_repr", self.lang, rule=self.rule.localise(self.lang),
+                                table=table_of(shown, max_rows=100, lang=self.lang)))
 
 
 @dataclass(frozen=True)
@@ -104,19 +108,23 @@ def _coverage_rule(values: np.ndarray, min_share: float) -> tuple[np.ndarray, np
     return keep_points, keep_cities, city_share
 
 
-def _rule_text(how: _Settings, n_points: int, n_ranked: int, n_cities: int) -> str:
-    share = f"{how.min_share:.0%}"
+def _rule_text(how: _Settings, n_points: int, n_ranked: int, n_cities: int) -> Text:
+    share = Percent(100 * how.min_share)
     if n_points == 0 or n_ranked == 0:
-        why = (f"no data point is scored by at least {share} of the {n_cities} cities" if n_points == 0 else
-               f"no city scored at least {share} of the {n_points} data points scored by {share} of the cities")
-        return (f"A data point enters a ranking when at least {share} of the cities score it, and a city is ranked "
-                f"when it scores at least {share} of those data points. Here {why}, so there is no ranking.")
-    return (f"Ranked on {n_points} data points scored by at least {share} of the cities; "
-            f"{n_ranked} of {n_cities} cities scored at least {share} of them and are ranked. "
-            "A missing data point counts at the floor (lowest band, 0 % of target), so not reporting never "
-            f"raises a rank. Intervals: {how.interval:.0%} of {how.draws} draws over targets ± {how.margin:.0%}, "
-            "arithmetic vs geometric aggregation, U4SSC bands vs distance to target. Rank differences within the "
-            f"intervals, or of {NOISE_PLACES} places or fewer, are not meaningful.")
+        why = (T("no data point is scored by at least {share} of the {cities} cities", share=share, cities=n_cities)
+               if n_points == 0 else
+               T("no city scored at least {share} of the {points} data points scored by {share} of the cities",
+                 share=share, points=n_points))
+        return T("A data point enters a ranking when at least {share} of the cities score it, and a city is ranked "
+                 "when it scores at least {share} of those data points. Here {why}, so there is no ranking.",
+                 share=share, why=why)
+    return T("Ranked on {points} data points scored by at least {share} of the cities; {ranked} of {cities} cities "
+             "scored at least {share} of them and are ranked. A missing data point counts at the floor (lowest "
+             "band, 0 % of target), so not reporting never raises a rank. Intervals: {interval} of {draws} draws "
+             "over targets ± {margin}, arithmetic vs geometric aggregation, U4SSC bands vs distance to target. "
+             "Rank differences within the intervals, or of {noise} places or fewer, are not meaningful.",
+             points=n_points, share=share, ranked=n_ranked, cities=n_cities, interval=Percent(100 * how.interval),
+             draws=how.draws, margin=Percent(100 * how.margin), noise=NOISE_PLACES)
 
 
 def _draw_scores(values: np.ndarray, targets: np.ndarray, direction: np.ndarray, member: np.ndarray,
@@ -183,11 +191,11 @@ def _rank_table(scores: np.ndarray, ranked: pd.DataFrame, groups: pd.Index, miss
     })
     table["band"] = pd.Series(rules.band_of(table["ranking_score"].to_numpy()), dtype=object).fillna("")
     table = table.sort_values(["group", "rank", "city"], ignore_index=True)
-    table["note"] = _notes(table)
+    table["note"] = pd.Series(_notes(table), index=table.index, dtype=object)  # object: each note keeps its msgid
     return table
 
 
-def _notes(table: pd.DataFrame) -> list[str]:
+def _notes(table: pd.DataFrame) -> list[Text]:
     """Plain-language reading of each rank: ties, overlap with neighbours, or a clear position. Counted with
     sorted searches per group (n log n): the overlap of i's interval is the intervals starting at or before its
     high end minus those ending before its low end (an interval ends after it starts)."""
@@ -202,9 +210,15 @@ def _notes(table: pd.DataFrame) -> list[str]:
         overlap[rows] = (np.searchsorted(np.sort(low), high, "right") - np.searchsorted(np.sort(high), low, "left")) - 1
         size[rows] = len(rows)
 
-    def other(n: int) -> str:
-        return f"{n} other {'city' if n == 1 else 'cities'}"
+    return [_note(t, o, n) for t, o, n in zip(tied.tolist(), overlap.tolist(), size.tolist(), strict=True)]
 
-    return [f"tied with {other(t)}" if t else f"not distinguishable from {other(o)}" if o
-            else "clearly placed" if n > 1 else "only city ranked"
-            for t, o, n in zip(tied.tolist(), overlap.tolist(), size.tolist(), strict=True)]
+
+@functools.cache
+def _note(tied: int, overlap: int, size: int) -> Text:
+    """The reading of one rank (a few distinct ones per ranking, so each is made once)."""
+    if tied:
+        return TN("tied with {count} other city", "tied with {count} other cities", tied, count=tied)
+    if overlap:
+        return TN("not distinguishable from {count} other city", "not distinguishable from {count} other cities",
+                  overlap, count=overlap)
+    return T("clearly placed") if size > 1 else T("only city ranked")

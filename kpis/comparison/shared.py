@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import rules
+from ..i18n import TN, T, Text, Word
 
 #: Fewer shared scored data points than this and a score comparison (peers, radar) is not shown.
 MIN_SHARED_POINTS = 3
@@ -115,7 +116,7 @@ class Pairs:
     """Each pair of city-years on the data points both score; `notes` say what cannot be compared and why."""
 
     table: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
 
 def shared_scores(contrib: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -130,12 +131,12 @@ def pairs(rows: pd.DataFrame, max_cities: int = MAX_PAIR_CITIES) -> Pairs:
     grid = point_grid(rows)
     names = grid.labels
     has_any = grid.scored.any(axis=1)
-    notes = [f"{names[i]} has no scored data point (reported, with a target), so it cannot be compared with any "
-             "city." for i in np.flatnonzero(~has_any)]
+    notes = [T("{city} has no scored data point (reported, with a target), so it cannot be compared with any city.",
+               city=names[i]) for i in np.flatnonzero(~has_any)]
     idx = np.flatnonzero(has_any)
     if len(idx) > max_cities:
-        notes.append(f"With {len(idx)} cities there are {len(idx) * (len(idx) - 1) // 2} pairs, too many to list; "
-                     "compare fewer cities (or a few at a time) to see them.")
+        notes.append(T("With {cities} cities there are {pairs} pairs, too many to list; compare fewer cities (or a "
+                       "few at a time) to see them.", cities=len(idx), pairs=len(idx) * (len(idx) - 1) // 2))
         return Pairs(pd.DataFrame(columns=PAIR_COLUMNS), notes)
     scored = grid.scored[idx].astype(float)
     weight = scored[:, None, :] * scored[None, :, :]  # (a, b, points): both score the point
@@ -145,8 +146,8 @@ def pairs(rows: pd.DataFrame, max_cities: int = MAX_PAIR_CITIES) -> Pairs:
     for i, j in zip(*np.triu_indices(len(idx), k=1), strict=True):
         a, b = grid.cities.iloc[idx[i]], grid.cities.iloc[idx[j]]
         if shared[i, j] == 0:
-            notes.append(f"{names[idx[i]]} and {names[idx[j]]} share no scored data point, so they cannot be "
-                         "compared.")
+            notes.append(T("{city_a} and {city_b} share no scored data point, so they cannot be compared.",
+                           city_a=names[idx[i]], city_b=names[idx[j]]))
             continue
         out.append({"city_a": a["city"], "year_a": int(a["year"]), "city_b": b["city"], "year_b": int(b["year"]),
                     "shared_points": int(shared[i, j]), "score_a": score[i, j], "score_b": score[j, i]})
@@ -168,7 +169,7 @@ class Peers:
     """Each city next to the median of its peer group, all scored over the data points every one of them scores."""
 
     table: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
 
 def peers_on_shared(kpis: pd.DataFrame, profiles: pd.DataFrame, by: str, level: str,
@@ -179,12 +180,13 @@ def peers_on_shared(kpis: pd.DataFrame, profiles: pd.DataFrame, by: str, level: 
     not compared and a note says why; a city with no known group (no population, no region) is in none."""
     prof = profiles[["city", "year", by]].copy()
     prof["peer_group"] = prof[by].astype(object).where(prof[by].notna(), "").astype(str)
-    notes: list[str] = []
+    notes: list[Text] = []
     unknown = prof[prof["peer_group"].str.strip().str.lower().isin(UNKNOWN_GROUPS)]
     if len(unknown):
-        what = "population" if by == "population_band" else "region"
-        notes.append(f"Not in a peer group (no {what} in the input): "
-                     f"{', '.join(label(c, y) for c, y in zip(unknown['city'], unknown['year'], strict=True))}.")
+        listed = ", ".join(label(c, y) for c, y in zip(unknown["city"], unknown["year"], strict=True))
+        notes.append(T("Not in a peer group (no population in the input): {cities}.", cities=listed)
+                     if by == "population_band" else
+                     T("Not in a peer group (no region in the input): {cities}.", cities=listed))
     known = prof.drop(unknown.index)
     frames = []
     for (group, year), members in known.groupby(["peer_group", "year"], sort=True):
@@ -192,13 +194,16 @@ def peers_on_shared(kpis: pd.DataFrame, profiles: pd.DataFrame, by: str, level: 
         grid = point_grid(rows)
         names = grid.labels
         if len(names) < 2:
-            notes.append(f"{names[0]} is the only city of {group} in {year}: it has no peers to compare with.")
+            notes.append(T("{city} is the only city of {group} in {year}: it has no peers to compare with.",
+                           city=names[0], group=Word(group), year=year))
             continue
         shared = np.asarray(grid.scored.all(axis=0), dtype=bool)
         if shared.sum() < min_shared:
-            notes.append(f"{group} {year} ({', '.join(names)}): the cities score {int(shared.sum())} data point"
-                         f"{'' if shared.sum() == 1 else 's'} in common, fewer than {min_shared}; no peer "
-                         "comparison is made.")
+            notes.append(TN("{group} {year} ({cities}): the cities score {count} data point in common, fewer "
+                            "than {least}; no peer comparison is made.",
+                            "{group} {year} ({cities}): the cities score {count} data points in common, fewer "
+                            "than {least}; no peer comparison is made.", int(shared.sum()), group=Word(group),
+                            year=year, cities=", ".join(names), count=int(shared.sum()), least=min_shared))
             continue
         frames.append(_peer_scores(grid, shared, level, str(group)))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PEER_COLUMNS)

@@ -46,7 +46,7 @@ def _explain_parser_error(exc: Exception) -> Message:
         return M("the workbook contains XML entity or DTD declarations, which spreadsheet programs never write "
                  "(a possible 'XML bomb'); it is refused. Save your data into a fresh template.")
     detail = str(exc).splitlines()[0][:200] if str(exc) else name
-    # the same advice as limits.RESAVE, written out so that it is translated as one sentence
+    # limits.RESAVE written out, so that the sentence is translated as one
     return M("the workbook cannot be read ({error}); it may be damaged or not made from the template. Open it in "
              "your spreadsheet program and save it again as 'Excel Workbook (.xlsx)', or copy your figures into a "
              "fresh `ssc template`.", error=f"{name}: {detail}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import limits
 from .. import template as T
-from ..i18n import M
+from ..i18n import N_, M
 from ..library import library
 from ..models import KPI, normalise_code
 from ..problems import ProblemCollector
@@ -21,8 +21,8 @@ from .rows import PROFILE_KEYS, assemble, catalogue_points, norm_header, profile
 from .submission import CSV_COLUMNS, CSV_REQUIRED, Submission, profile_from
 
 FINAL_VALUE_WORDS = ("final_value", "final", "kpi_value")
-SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"))
-RESAVE_CSV = "re-save it as 'CSV UTF-8 (Comma delimited)'"
+SEPARATORS = ((";", N_("semicolons")), ("\t", N_("tabs")), ("|", N_("vertical bars")))
+RESAVE_CSV = M("re-save it as 'CSV UTF-8 (Comma delimited)'")
 
 
 @dataclass
@@ -59,7 +59,8 @@ def read_csv(path: Path, out: ProblemCollector) -> Submission | None:
             else:
                 _figure_row(gathered, get, line_no, out)
     except csv.Error as exc:
-        raise limits.Refused(f"the CSV is malformed near row {reader.line_num} ({exc}); {RESAVE_CSV}") from None
+        raise limits.Refused(M("the CSV is malformed near row {row} ({error}); {advice}", row=reader.line_num, error=exc,
+                               advice=RESAVE_CSV)) from None
     data, cells = assemble(list(gathered.per_point.values()), out, "", "csv")
     return Submission(path, profile_from(gathered.profile), "csv", "", gathered.measures, data, cells=cells,
                       kind="csv")
@@ -71,18 +72,19 @@ def _header(text_: str, reader: Iterator[list[str]]) -> dict[str, int]:
     if "," not in first:
         for sep, name in SEPARATORS:
             if sep in first:
-                raise limits.Refused(
-                    f"the CSV uses {name} between columns; re-save it with commas (in Excel: 'CSV UTF-8 (Comma "
-                    "delimited)'; in LibreOffice tick 'Comma' as field delimiter)")
-        raise limits.Refused("the first line is not a header with commas; expected " + ",".join(CSV_COLUMNS))
+                raise limits.Refused(M(
+                    "the CSV uses {separator} between columns; re-save it with commas (in Excel: 'CSV UTF-8 (Comma "
+                    "delimited)'; in LibreOffice tick 'Comma' as field delimiter)", separator=M(name)))
+        raise limits.Refused(M("the first line is not a header with commas; expected {header}",
+                                header=",".join(CSV_COLUMNS)))
     try:
         header = [norm_header(h).replace(" ", "_") for h in next(reader)]
     except (StopIteration, csv.Error) as exc:
-        raise limits.Refused(f"the CSV header cannot be read ({exc})") from None
+        raise limits.Refused(M("the CSV header cannot be read ({error})", error=exc)) from None
     missing = [c for c in CSV_REQUIRED if c not in header]
     if missing:
-        raise limits.Refused(f"the CSV lacks the column(s) {', '.join(missing)}; the header must be "
-                             + ",".join(CSV_COLUMNS))
+        raise limits.Refused(M("the CSV lacks the column(s) {missing}; the header must be {header}",
+                               missing=", ".join(missing), header=",".join(CSV_COLUMNS)))
     return {name: header.index(name) for name in CSV_COLUMNS if name in header}
 
 
@@ -166,16 +168,15 @@ def _unknown_input(kpi: KPI, inp: str, where: str, out: ProblemCollector) -> Non
 
 def _decode_csv(raw: bytes) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise limits.Refused("the CSV is saved as UTF-16 ('Unicode text'); re-save it as 'CSV UTF-8 (Comma "
-                             "delimited)'")
+        raise limits.Refused(M("the CSV is saved as UTF-16 ('Unicode text'); {advice}", advice=RESAVE_CSV))
     if b"\x00" in raw[:65536]:
-        raise limits.Refused("the file contains binary data, not CSV text; export the sheet as 'CSV UTF-8 (Comma "
-                             "delimited)'")
+        raise limits.Refused(M("the file contains binary data, not CSV text; export the sheet as 'CSV UTF-8 "
+                               "(Comma delimited)'"))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise limits.Refused(
-            f"the CSV is not UTF-8 (byte 0x{raw[exc.start]:02X} on line {line}, probably Windows-1252 or "
-            "Latin-1); re-save it as 'CSV UTF-8 (Comma delimited)' (in LibreOffice: character set 'Unicode "
-            "(UTF-8)')") from None
+        raise limits.Refused(M(
+            "the CSV is not UTF-8 (byte 0x{byte} on line {line}, probably Windows-1252 or Latin-1); {advice} (in "
+            "LibreOffice: character set 'Unicode (UTF-8)')", byte=f"{raw[exc.start]:02X}", line=line,
+            advice=RESAVE_CSV)) from None
