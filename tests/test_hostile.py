@@ -24,7 +24,7 @@ import pytest
 from kpis import paths, read_submission, validate
 from kpis.intake import Submission
 from kpis.problems import Problem, SubmissionError
-from kpis.template import SHEET_DATA, column_letter
+from kpis.template import COLUMN_NAME_PREFIX, SHEET_DATA, column_letter
 
 TIMEOUT_S = 10
 DATA_PART = "xl/worksheets/sheet3.xml"  # the Data sheet of an openpyxl-written template (checked below)
@@ -183,9 +183,15 @@ def corpus(base: Path) -> list[Case]:
     for i in range(10):
         files.append((f"shuffled-{i}.xlsx", partial(with_openpyxl, base, partial(shuffle, seed=i)), "same"))
     for i, key in enumerate(["code", "part", "numerator_value", "denominator_value", "final_value"] * 2):
-        def rename_header(wb, key=key, i=i):
+        def rename_header(wb, key=key, i=i, keep_names=False):
             wb[SHEET_DATA][f"{column_letter(key)}1"] = ["", "Value", "numerator"][i % 3] or None
+            if not keep_names:  # a workbook without the hidden column names is read by its header texts
+                for name in [n for n in wb.defined_names if n.startswith(COLUMN_NAME_PREFIX)]:
+                    del wb.defined_names[name]
         files.append((f"header-{i}-{key}.xlsx", partial(with_openpyxl, base, rename_header), "error"))
+        if i % 3:  # a retyped header over a column that keeps its hidden name: the column is still found by its key
+            files.append((f"header-{i}-{key}-named.xlsx",
+                          partial(with_openpyxl, base, partial(rename_header, keep_names=True)), "same"))
 
     # truncated (30) and corrupted (30) archives
     for i in range(30):
