@@ -199,6 +199,7 @@ class Stream:
             for proc in processes:
                 with contextlib.suppress(Exception):
                     proc.terminate()
+        manager = getattr(self.executor, "_executor_manager_thread", None)
         self.executor.shutdown(wait=not kill, cancel_futures=True)
         end = time.monotonic() + STOP_GRACE
         for proc in processes:
@@ -206,6 +207,8 @@ class Stream:
             if proc.is_alive():
                 proc.kill()
                 proc.join(1)
+        if manager is not None:  # let it close its wake-up pipe now: at interpreter exit, concurrent.futures would
+            manager.join(max(0.1, end - time.monotonic()))  # write to that pipe as it closes (a traceback after Ctrl-C)
         self.executor = None
 
 

@@ -51,9 +51,14 @@ def _snapshot(root: Path) -> dict[str, str]:
 # Runs the CLI as __main__ and, at exit, writes the process's own peak resident memory (KB) to SSC_PEAK_FILE.
 _WRAP = (
     "import atexit, os, resource, runpy, sys\n"
-    "def _peak():\n"
+    "def _peak():\n"  # VmHWM belongs to this program's memory: ru_maxrss would carry the forking parent's peak over
+    "    try:\n"  # exec, and a pytest worker is several hundred MB
+    "        with open('/proc/self/status') as st:\n"
+    "            kb = next(int(x.split()[1]) for x in st if x.startswith('VmHWM:'))\n"
+    "    except (OSError, StopIteration):\n"
+    "        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
     "    with open(os.environ['SSC_PEAK_FILE'], 'w') as fh:\n"
-    "        fh.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+    "        fh.write(str(kb))\n"
     "atexit.register(_peak)\n"
     "sys.argv = ['ssc', *sys.argv[1:]]\n"
     "runpy.run_module('kpis.cli', run_name='__main__')\n"
