@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import sys
 import time
 from argparse import Namespace
@@ -15,7 +14,7 @@ import pandas as pd
 from .. import terminal
 from ..errors import UserError
 from ..export import neutralise_frame
-from ..i18n import check_language, decimal_text, direction, localise, translator
+from ..i18n import check_language, decimal_text, localise, translator
 from ..outdir import check_out_folder, locked, overwritten_input
 from ..parameters import check_parameters, notebook_parameters
 from ..paths import atomic_write, bundled, check_output_path
@@ -78,7 +77,7 @@ def cli_compare(args: Namespace) -> int:
             return 1
         n = len(comp.cities)
         title = _.ngettext("Comparison of {count} city", "Comparison of {count} cities", n, count=n)
-        atomic_write(out / "report.html", with_language(notebook_to_html(nb, title), lang))
+        atomic_write(out / "report.html", notebook_to_html(nb, title, lang))
     t2 = time.perf_counter()
     n_out = len(ranking.excluded)
     excl = " " + _.ngettext("({count} not ranked)", "({count} not ranked)", n_out, count=n_out) if n_out else ""
@@ -87,14 +86,6 @@ def cli_compare(args: Namespace) -> int:
                      count=n, years=years_text(comp.years), excluded=excl, path=terminal.clean(out / "report.html"),
                      data=decimal_text(t1 - t0, lang, "0.0"), report=decimal_text(t2 - t1, lang, "0.0")))
     return 0
-
-
-_HTML_TAG = re.compile(r"<html\b[^>]*>", re.IGNORECASE)
-
-
-def with_language(page: str, lang: str) -> str:
-    """The page's `<html>` tag naming its language and direction (`dir="rtl"` mirrors the layout for Arabic)."""
-    return _HTML_TAG.sub(f'<html lang="{lang}" dir="{direction(lang)}">', page, count=1)
 
 
 def _read(args: Namespace, lang: str) -> tuple[list[Path], str, Comparison]:
