@@ -65,6 +65,17 @@ _WRAP = (
 )
 
 
+def wait_for(check, within: float, what: str):
+    """The first true value of `check()`, polled every 0.2 s; an AssertionError naming `what` after `within` s."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {within} s")
+
+
 def run_ssc(*args: str, cwd: Path, timeout: float = 60, env: dict | None = None, prefix: Sequence[str] = ()) -> Outcome:
     """`ssc ARGS` in a child process, with its wall time and the main process's peak memory in MB; `prefix` runs it
     under another command (e.g. strace)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from adversarial import TRACEBACK, attack, named_cities, notebook_with
+from adversarial import TRACEBACK, attack, named_cities, notebook_with, wait_for
 
 from kpis.paths import bundled
 
@@ -77,16 +77,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_for(check, within: float, what: str):
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {within} s")
-
-
 def _start(args: list[str], cwd: Path, env: dict) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "kpis.cli", "assess", *args], cwd=cwd, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
@@ -116,13 +106,13 @@ def test_a_dead_kernel_or_worker_fails_that_city_only(batch):
     # one worker: the city after the killed kernel needs (and gets) a fresh kernel
     proc = _start([*map(str, inputs), "--out", str(out), "--notebook", str(notebook), "--jobs", "1"], box, env)
     try:
-        kernel = int(_wait_for(lambda: pid_file.exists() and pid_file.read_text(), 180, "the first hanging city"))
+        kernel = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), 180, "the first hanging city"))
         os.kill(kernel, signal.SIGKILL)
         killed = time.monotonic()
-        _wait_for(lambda: any("hang1" in m.read_text() for m in out.glob("*/*/manifest.json")), 60,
+        wait_for(lambda: any("hang1" in m.read_text() for m in out.glob("*/*/manifest.json")), 60,
                   "the killed city's manifest")
         noticed = time.monotonic() - killed
-        second = int(_wait_for(lambda: pid_file.read_text() != str(kernel) and pid_file.read_text(), 180,
+        second = int(wait_for(lambda: pid_file.read_text() != str(kernel) and pid_file.read_text(), 180,
                                "the second hanging city"))
         worker = int(Path(f"/proc/{second}/stat").read_text().rsplit(")", 1)[1].split()[1])
         os.kill(worker, signal.SIGKILL)
@@ -143,7 +133,7 @@ def test_a_dead_kernel_or_worker_fails_that_city_only(batch):
         assert _manifest(out, ok.name)["status"] == "ok"
     assert not list(out.rglob("*.part")) and not list(out.rglob(".ssc-claim-*"))
     # the dead worker's kernel notices its parent is gone and leaves (ipykernel's parent poller)
-    _wait_for(lambda: not _alive(second), 10, "the dead worker's kernel gone")
+    wait_for(lambda: not _alive(second), 10, "the dead worker's kernel gone")
 
 
 @pytest.mark.slow
@@ -157,7 +147,7 @@ def test_a_signal_stops_the_batch_and_a_rerun_finishes_it(batch, signum, code):
     args = [*map(str, inputs), "--out", str(out), "--notebook", str(notebook), "--jobs", "1"]
     proc = _start(args, box, env)
     try:
-        _wait_for(pid_file.exists, 180, "the hanging city")  # the first city is done, the second is running
+        wait_for(pid_file.exists, 180, "the hanging city")  # the first city is done, the second is running
         family = _descendants(proc.pid)
         assert any("ipykernel" in Path(f"/proc/{p}/cmdline").read_text(errors="replace") for p in family
                    if _alive(p)), "no kernel found under the batch"
@@ -177,7 +167,7 @@ def test_a_signal_stops_the_batch_and_a_rerun_finishes_it(batch, signum, code):
     assert not TRACEBACK.search(stdout + stderr), stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert lines == ["ssc assess: interrupted: 1 of 2 cities finished; re-run to continue"], stderr
-    _wait_for(lambda: not [p for p in family if _alive(p)], 5, "every worker and kernel gone")
+    wait_for(lambda: not [p for p in family if _alive(p)], 5, "every worker and kernel gone")
     assert _manifest(out, inputs[0].name)["status"] == "ok"
     assert not list(out.rglob("*.part")) and not list(out.rglob(".ssc-claim-*"))
     if signum == signal.SIGTERM:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import distributed
 import pytest
-from adversarial import TRACEBACK, attack, named_cities, notebook_with
+from adversarial import TRACEBACK, attack, named_cities, notebook_with, wait_for
 
 import kpis
 from kpis.outdir import DATASET_MARKER
@@ -45,16 +45,6 @@ def _cities(folder: Path, names: list[str]) -> list[Path]:
     return named_cities(folder, names, seed=5)
 
 
-def _wait_for(check, within: float, what: str):
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {within} s")
-
-
 def _by_input(out: Path) -> dict[str, dict]:
     return {Path(c["input"]).name: c for c in json.loads((out / "manifest.json").read_text())["cities"]}
 
@@ -72,7 +62,7 @@ def test_local_cluster_batch_with_a_failing_a_hanging_and_a_killed_city(tmp_path
             distributed.Client(lc) as client:
         t0 = time.monotonic()
         def killer() -> None:
-            worker, kernel = map(int, _wait_for(lambda: note.exists() and note.read_text(), 180,
+            worker, kernel = map(int, wait_for(lambda: note.exists() and note.read_text(), 180,
                                                 "the city that waits to be killed").split())
             os.kill(worker, signal.SIGKILL)
             os.kill(kernel, signal.SIGKILL)  # its kernel sleeps in a session of its own
@@ -127,7 +117,7 @@ def test_separate_scheduler_and_workers_send_reports_to_the_client(tmp_path):
     procs = [_dask(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
                     str(file)], sched_dir, env)]
     try:
-        address = json.loads(_wait_for(lambda: file.exists() and file.read_text(), 60, "the scheduler"))["address"]
+        address = json.loads(wait_for(lambda: file.exists() and file.read_text(), 60, "the scheduler"))["address"]
         for folder in workers:
             procs.append(_dask(["worker", address, "--nthreads", "2", "--no-dashboard", "--local-directory",
                                 str(folder / "scratch")], folder, env))
@@ -158,7 +148,7 @@ def test_separate_scheduler_and_workers_send_reports_to_the_client(tmp_path):
                            python=[sys.executable, *hidden]))
         client = distributed.Client(address, timeout=30)
         try:
-            _wait_for(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 3, 60, "the bare worker")
+            wait_for(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 3, 60, "the bare worker")
         finally:
             client.close()
         refused = attack("assess", str(inputs[0]), "--out", str(out / "again"), "--scheduler", address, cwd=client_dir,
@@ -209,7 +199,7 @@ def test_the_client_sends_a_window_of_cities_and_cancels_the_rest(tmp_path):
     remote = Remote(Client(), False, tmp_path, None, None, files[0])
     assert remote.window == 8  # twice the 3 threads, at least 8
     futures = [remote.submit(None, SimpleNamespace(run=SimpleNamespace(input=str(f), out_dir=""))) for f in files[:20]]
-    _wait_for(lambda: len(sent) == 8, 10, "the first window")
+    wait_for(lambda: len(sent) == 8, 10, "the first window")
     time.sleep(0.3)
     assert len(sent) == 8  # the other 12 are neither sent nor read
     gate.set()
@@ -217,7 +207,7 @@ def test_the_client_sends_a_window_of_cities_and_cancels_the_rest(tmp_path):
     assert sent == [f.name for f in files[:20]] and all(f.result().input.endswith(".xlsx") for f in futures)
     gate.clear()
     futures = [remote.submit(None, SimpleNamespace(run=SimpleNamespace(input=str(f), out_dir=""))) for f in files[20:]]
-    _wait_for(lambda: len(sent) == 28, 10, "the second window")
+    wait_for(lambda: len(sent) == 28, 10, "the second window")
     remote.shutdown()
     gate.set()
     wait(futures, timeout=30)
