@@ -211,17 +211,25 @@ class Word(str):
 
 
 @dataclass(frozen=True)
-class Percent:
-    """A share in % as a message parameter, written the language's way when the message is shown."""
+class Num:
+    """A number inside a message, written the way the message's language writes it ('10,000', '10 000', '1,5')."""
 
     value: float
     digits: int = 0
 
     def localise(self, lang: str) -> str:
-        return percent_text(self.value, lang, self.digits)
+        return decimal_text(self.value, lang, "#,##0" + ("." + "#" * self.digits if self.digits else ""))
 
     def __str__(self) -> str:
         return self.localise(DEFAULT_LANGUAGE)
+
+
+@dataclass(frozen=True)
+class Percent(Num):
+    """A share in % as a message parameter, written the language's way when the message is shown."""
+
+    def localise(self, lang: str) -> str:
+        return percent_text(self.value, lang, self.digits)
 
 
 def localise(value: object, lang: str) -> str:
@@ -348,20 +356,6 @@ def date_text(day: dt.date, lang: str) -> str:
     from babel.dates import format_date  # start-up: babel.dates loads time-zone data; only dates pay it
 
     return format_date(day, format="long", locale=LOCALES[lang])
-
-
-@dataclass(frozen=True)
-class Num:
-    """A number inside a message, written the way the message's language writes it ('10,000', '10 000', '1,5')."""
-
-    value: float
-    digits: int = 0
-
-    def localise(self, lang: str) -> str:
-        return decimal_text(self.value, lang, "#,##0" + ("." + "#" * self.digits if self.digits else ""))
-
-    def __str__(self) -> str:
-        return self.localise(DEFAULT_LANGUAGE)
 
 
 @functools.cache  # Babel parses the locale on each call: a report asks once per figure
