@@ -58,7 +58,8 @@ def _get_kernel(kernel_name: str, start_timeout: float):
         # the kernel's own start-up chatter (transport warnings) is not the user's business: cell errors are
         # captured in the notebook, and a dead kernel is reported by nbclient
         km, kc = start_new_kernel(kernel_name=kernel_name, startup_timeout=start_timeout,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  extra_arguments=["--HistoryManager.enabled=False"])
         _kernel.update(km=km, kc=kc, name=kernel_name, uses=0)
         # pool workers leave through multiprocessing's exit path, which skips atexit but runs these finalizers
         multiprocessing.util.Finalize(None, _shutdown, exitpriority=10)
@@ -73,6 +74,7 @@ def _get_kernel(kernel_name: str, start_timeout: float):
 WARM_IMPORTS = """
 import kpis.report, kpis.intake, kpis.scoring, kpis.recommendation, kpis.knowledge
 kpis.library.load_targets(); _kb = kpis.knowledge.knowledge_base(); del _kb
+import gc; gc.freeze(); del gc
 """
 
 def prewarm(kernel_name: str, start_timeout: float = 120) -> None:

@@ -124,6 +124,7 @@ class CityJob:
     notebook: str
     allowed: dict
     claim: str
+    in_process: bool = False  # the bundled notebook in the worker's own process (`inprocess.py`), else a kernel
     force: bool = False
     pdf: bool = False
     decimal_separator: str | None = None
@@ -166,7 +167,7 @@ def assess_city(job: CityJob) -> CityRun:
         _ = translator(lang)
         title = _("{city} {year}: U4SSC recommendation report", city=sub.profile.city, year=sub.profile.year)
         run.timings.update(render_city(job.notebook, check_parameters(params, job.allowed), run.out_dir, title,
-                                       job.timeout, lang))
+                                       job.timeout, lang, job.in_process))
         run.status = "ok"
         run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
     except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
@@ -300,9 +301,10 @@ def assess(
     runs: list[CityRun] = []
     started = out / f".ssc-started-{claims.run_id}"
     executor = connect(scheduler, executor, out, claims, target_file, notebook) or executor  # Dask: no shared disk
-    stream = Stream(None if executor is not None else partial(_start_pool, jobs), executor, timeout, started)
+    stream, in_process = _stream_for(executor, jobs, notebook, timeout, started)
     job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
-                  notebook=str(notebook), allowed=allowed, claim=claims.run_id, force=force, pdf=pdf,
+                  notebook=str(notebook), allowed=allowed, claim=claims.run_id, in_process=in_process,
+                  force=force, pdf=pdf,
                   decimal_separator=decimal_separator, lang=lang, timeout=timeout, started=str(started),
                   inputs=[str(p) for p in (*files, target_file, notebook) if p], folders=unmarked_folders(out))
     plan = partial(_plan, targets=target_set, target_file=target_file, fingerprint=fingerprint, force=force, pdf=pdf,
@@ -318,6 +320,15 @@ def assess(
             claims.release(out)
             shutil.rmtree(started, ignore_errors=True)
     return _finish(BatchResult(runs, out), pdf)
+
+
+def _stream_for(executor: Executor | None, jobs: int | None, notebook: Path, timeout: float,
+                started: Path) -> tuple[Stream, bool]:
+    """The batch's stream, and whether its notebook runs in the workers' own process: the bundled one does in the
+    local pool (`inprocess.py`); a custom one, or any other executor's (Dask, the caller's threads), on a kernel."""
+    in_process = executor is None and notebook == bundled("notebooks", NOTEBOOK)
+    start = None if executor is not None else partial(_start_pool, jobs, kernel=not in_process)
+    return Stream(start, executor, timeout, started), in_process
 
 
 def _stream(files: list[Path], runs: list[CityRun], stream: Stream, plan, job, out: Path, started: Path,
@@ -409,14 +420,15 @@ def _not_a_file(path: Path) -> str:
     return f"{shown(path)}: no such file; check the name and folder"
 
 
-def _start_pool(jobs: int | None, cities: int) -> ProcessPoolExecutor:
-    """A local pool of at most `cities` workers, each warming its kernel and nbconvert as soon as it starts."""
+def _start_pool(jobs: int | None, cities: int, kernel: bool = True) -> ProcessPoolExecutor:
+    """A local pool of at most `cities` workers, each warming nbconvert, the report's code and (for a notebook
+    that runs on a kernel) its kernel as soon as it starts."""
     workers = max(1, min(jobs or os.cpu_count() or 1, cities))
     # spawn, not fork: a forked worker inherits the caller's event loop and threads (JupyterLab, a Playwright
     # session) and can hang in them; a spawned one starts clean, and its start-up overlaps the scoring anyway
     with no_signals((signal.SIGINT,)):  # the workers start with Ctrl-C ignored (the batch decides what stops)
         executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
-                                       mp_context=multiprocessing.get_context("spawn"))
+                                       initargs=(kernel,), mp_context=multiprocessing.get_context("spawn"))
         for _ in range(workers):
             executor.submit(start_now)
     return executor

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -41,27 +42,33 @@ def own_signals() -> None:
     signal.signal(signal.SIGTERM, _stop_worker)
 
 
-def warm_worker() -> None:
-    """Pool initializer: register the engine, warm nbconvert, start this worker's kernel with the report's imports
-    done, and load what reading and scoring a city need, all while the main process is still planning."""
+def warm_worker(kernel: bool = True) -> None:
+    """Pool initializer, while the main process is still planning: with `kernel`, start this worker's kernel first
+    (it boots while the rest loads); then nbconvert and everything reading, scoring and (in this process) the report
+    need. The imports are frozen out of the garbage collector's scans, which otherwise walk them at every city."""
     own_signals()
     # start-up: papermill, nbconvert and the kernel machinery load in the workers only, never in a skipped re-run
-    from . import engine
-    from .render import warm_exporter
+    from . import engine, inprocess
 
     engine.register()
+    inprocess.register()
+    if kernel:
+        try:
+            engine.prewarm(KERNEL)
+        except Exception:  # noqa: BLE001 - a kernel that fails to warm is started again, and reported, by the run
+            engine._shutdown()
+    from .render import warm_exporter  # start-up: nbconvert loads while the kernel boots
+
     warm_exporter()
-    try:
-        engine.prewarm(KERNEL)
-    except Exception:  # noqa: BLE001 - a kernel that fails to warm is started again, and reported, by the real run
-        engine._shutdown()
-    # start-up: reading (openpyxl), checking and scoring (pandas) load here, once, before the first city arrives
-    from . import scoring, validation  # noqa: F401
+    # start-up: reading (openpyxl), checking, scoring (pandas) and the report load here, before the first city
+    from . import report, scoring, validation  # noqa: F401
+    from .knowledge import knowledge_base
     from .library import load_targets
 
     __import__("pyarrow.parquet")  # and writing the city-year's part of the results dataset
-
     load_targets()
+    knowledge_base()
+    gc.freeze()
 
 
 def start_now() -> None:
@@ -69,19 +76,21 @@ def start_now() -> None:
 
 
 def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float,
-                lang: str = "en") -> dict[str, float]:
-    """Worker: run the notebook with papermill on a reused kernel, then write report.html. Runs in a pool process.
+                lang: str = "en", in_process: bool = False) -> dict[str, float]:
+    """Worker: run the notebook with papermill, then write report.html. Runs in a pool process (or a Dask worker).
 
-    `timeout`: seconds the notebook may run; past it the kernel is interrupted, then killed (`watchdog.py`).
-    Raises CityFailed with a reason that names the notebook's cell."""
+    `in_process`: the bundled notebook's cells run in this process (`inprocess.py`); otherwise on a reused kernel.
+    `timeout`: seconds the notebook may run; past it the cell is stopped, or the kernel interrupted, then killed
+    (`watchdog.py`). Raises CityFailed with a reason that names the notebook's cell."""
     # start-up: as in warm_worker, the notebook machinery loads in the workers only
     import nbformat
     import papermill
 
-    from . import engine  # start-up: see above
+    from . import engine, inprocess  # start-up: see above
     from .render import notebook_to_html
 
     engine.register()
+    inprocess.register()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -89,7 +98,8 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
     # growing file); the executed notebook is written once, atomically, below
     try:
         nb = papermill.execute_notebook(
-            notebook, None, parameters=params, engine_name=engine.ENGINE_NAME, kernel_name=KERNEL,
+            notebook, None, parameters=params, kernel_name=KERNEL,
+            engine_name=inprocess.ENGINE_NAME if in_process else engine.ENGINE_NAME,
             progress_bar=False, execution_timeout=timeout, start_timeout=min(120, timeout), log_output=False,
         )
     except Exception as exc:  # noqa: BLE001 - every notebook failure becomes one reason naming its cell
@@ -103,7 +113,7 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
 
 def _notebook_failure(exc: BaseException, notebook: str) -> str:
     name = type(exc).__name__
-    if name == "CellFault":  # the watchdog's verdict, already naming the cell: timed out, or the kernel died
+    if name in ("CellFault", "CellTimedOut"):  # the watchdog's verdict, naming the cell: timed out, kernel died
         return str(exc)
     if name == "PapermillExecutionError":
         return (f"the report notebook failed in {_failed_cell(notebook, getattr(exc, 'source', ''))}: "

@@ -194,3 +194,36 @@ def test_failure_reasons_name_the_notebooks_own_cell():
     assert cell_label(nb.cells, None) == "a cell" and cell_label(nb.cells, 999) == "a cell"
     nb.cells.insert(3, nbformat.v4.new_code_cell("x = '" + "y" * 200 + "'"))
     assert cell_label(nb.cells, 3).endswith("…`)") and len(cell_label(nb.cells, 3)) < 100
+
+
+@pytest.mark.slow
+def test_a_signal_stops_a_batch_of_the_bundled_notebook(tmp_path):
+    """The bundled notebook runs in the workers' own process (no kernel): SIGTERM mid-batch still stops it in
+    seconds with exit 143, no worker left and every finished city's manifest kept; the re-run renders the rest."""
+    inputs = _cities(tmp_path / "in", [f"city{i}" for i in range(6)])
+    out = tmp_path / "out"
+    args = [*map(str, inputs), "--out", str(out), "--jobs", "1"]
+    proc = _start(args, tmp_path, dict(os.environ))
+    try:
+        wait_for(lambda: next(out.glob("*/*/manifest.json"), None), 180, "the first finished city")
+        family = _descendants(proc.pid)
+        assert not any("ipykernel" in Path(f"/proc/{p}/cmdline").read_text(errors="replace") for p in family
+                       if _alive(p)), "a kernel was started for the bundled notebook"
+        os.kill(proc.pid, signal.SIGTERM)
+        sent = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=60)
+        stopped = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stdout + stderr
+    assert stopped < 15 and not TRACEBACK.search(stdout + stderr), stderr
+    done = int(re.fullmatch(r"ssc assess: interrupted: (\d) of 6 cities finished; re-run to continue\n",
+                            stderr).group(1))
+    wait_for(lambda: not [p for p in family if _alive(p)], 5, "every worker gone")
+    assert len(list(out.glob("*/*/manifest.json"))) == done and 1 <= done < 6
+    assert not list(out.rglob("*.part")) and not list(out.rglob(".ssc-claim-*"))
+    rerun = subprocess.run([sys.executable, "-m", "kpis.cli", "assess", *args], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    status = re.findall(r"^\S.*?\s+\d{4}\s+(ok|skipped)\s", rerun.stdout, re.M)
+    assert sorted(status) == sorted(["skipped"] * done + ["ok"] * (6 - done)), rerun.stdout

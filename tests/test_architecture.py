@@ -31,7 +31,7 @@ STAGES: list[list[str]] = [
     ["results", "grid", "scoring"],  # the Results object and its formats; the scoring engine
     ["synthetic", "knowledge", "knowledge_text", "recommendation_model", "recommendation", "statuses", "narrative"],  # invented cities; the knowledge base; recommendations
     ["charts", "report", "audit"],  # the city report's sections
-    ["watchdog", "engine", "render", "parameters", "worker", "batch", "cluster", "run", "assess_cli"],  # notebooks, HTML/PDF, the batch
+    ["watchdog", "engine", "inprocess", "render", "parameters", "worker", "batch", "cluster", "run", "assess_cli"],  # notebooks, HTML/PDF, the batch
     ["comparison"],  # many cities and years
     ["cli", "__init__"],  # the command line and the public names
 ]
