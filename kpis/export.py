@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
@@ -71,3 +74,48 @@ def xlsx_text(value: object) -> object:
     if isinstance(value, str) and any(ch in value for ch in _XLSX_ILLEGAL):
         return value.translate(_XLSX_TABLE)
     return value
+
+
+def _cell_writer(ws, text_format=None):
+    """One cell by its Python type: a number, a truth value, text (always text), or nothing for a missing value."""
+    def write(row: int, col: int, value: object) -> None:
+        if value is None or value is pd.NA or value is pd.NaT:
+            return
+        if isinstance(value, bool | np.bool_):
+            ws.write_boolean(row, col, bool(value))
+        elif isinstance(value, int | float | np.integer | np.floating):
+            if math.isfinite(value):
+                ws.write_number(row, col, float(value))
+            elif not math.isnan(value):
+                ws.write_string(row, col, str(value))
+        else:
+            ws.write_string(row, col, xlsx_text(protect(value if isinstance(value, str) else str(value))))
+    return write
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], target, fills: dict[str, tuple[str, str]],
+               coloured: tuple[str, ...] = ("band", "next_band")) -> None:
+    """A workbook of the frames, one sheet each with a bold, frozen header row, written by XlsxWriter (a third of
+    openpyxl's time through pandas). Text is always stored as text, never as a formula, link or number, made inert
+    with `protect` and stripped of characters .xlsx cannot hold; the `coloured` columns get one conditional fill
+    and font colour per value of `fills` (value -> (fill, text colour))."""
+    import xlsxwriter  # start-up: only a workbook export loads the writer
+
+    book = xlsxwriter.Workbook(target, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False})
+    bold = book.add_format({"bold": True})
+    styles = {value: book.add_format({"bg_color": fill, "font_color": text}) for value, (fill, text) in fills.items()}
+    for name, frame in sheets.items():
+        ws = book.add_worksheet(name)
+        ws.write_row(0, 0, [str(c) for c in frame.columns], bold)
+        ws.freeze_panes(1, 0)
+        write = _cell_writer(ws)
+        for r, row in enumerate(frame.itertuples(index=False, name=None), start=1):
+            for c, value in enumerate(row):
+                write(r, c, value)
+        for c, column in enumerate(frame.columns):
+            if column in coloured and len(frame):
+                for value, style in styles.items():
+                    ws.conditional_format(1, c, len(frame), c, {"type": "cell", "criteria": "==",
+                                                                 "value": f'"{value}"', "format": style})
+    book.close()

@@ -18,7 +18,7 @@ from . import rules
 from .categories import canonical_category
 from .display import BAND_COLOURS, BAND_TEXT, frame_html
 from .errors import UserError
-from .export import protect_frame, restore_frame, xlsx_text
+from .export import protect_frame, restore_frame, write_xlsx
 from .outdir import DATASET_MARKER
 from .paths import atomic_write, slugify
 from .rules import BANDS
@@ -189,44 +189,12 @@ class Results:
     def to_excel(self, path: str | Path | IO[bytes]) -> Path | IO[bytes]:
         """One sheet per level (KPIs, categories…, SDG, coverage), band colours by conditional formatting,
         every text cell made inert against formula injection."""
-        # openpyxl's writer and pyarrow cost 0.2-0.5 s to import: only the formats asked for pay it.
-        from openpyxl.formatting.rule import CellIsRule
-        from openpyxl.styles import Font, PatternFill
-        from openpyxl.utils import get_column_letter
-
         path = Path(path) if isinstance(path, str | os.PathLike) else path  # or a binary buffer (io.BytesIO)
-        sheets = self._sheets()
         if len(self.kpis) >= 1_048_576:
             raise ScoringError(f"{getattr(path, 'name', 'results.xlsx')}: {len(self.kpis)} rows do not fit in one Excel sheet; use to_parquet")
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            for name, frame in sheets.items():
-                safe = protect_frame(_decategorise(frame))
-                for col in safe.columns:
-                    if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-                        safe[col] = safe[col].map(xlsx_text)
-                safe.to_excel(writer, sheet_name=name, index=False)
-                ws = writer.sheets[name]
-                ws.freeze_panes = "A2"
-                for col in ("band", "next_band"):
-                    if col not in frame.columns or frame.empty:
-                        continue
-                    letter = get_column_letter(list(frame.columns).index(col) + 1)
-                    area = f"{letter}2:{letter}{len(frame) + 1}"
-                    for band in BANDS:
-                        colour = BAND_COLOURS[band].lstrip("#")
-                        ws.conditional_formatting.add(
-                            area,
-                            CellIsRule(operator="equal", formula=[f'"{band}"'],
-                                       fill=PatternFill(start_color=colour, end_color=colour, fill_type="solid"),
-                                       font=Font(color=BAND_TEXT[band].lstrip("#"))),
-                        )
-                for cell in ws[1]:
-                    cell.font = Font(bold=True)
-            for ws in writer.book.worksheets:  # no text cell may become a formula
-                for row in ws.iter_rows(min_row=2):
-                    for cell in row:
-                        if cell.data_type == "f":
-                            cell.data_type = "s"
+        fills = {band: (BAND_COLOURS[band], BAND_TEXT[band]) for band in BANDS}
+        write_xlsx({name: _decategorise(frame) for name, frame in self._sheets().items()},
+                   str(path) if isinstance(path, Path) else path, fills)
         return path
 
     def to_parquet(self, path: str | Path) -> Path:

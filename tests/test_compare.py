@@ -305,7 +305,7 @@ def test_cli_compare_writes_the_report(tmp_path):
     out = tmp_path / "out"
     assert main(["compare", str(src), "--out", str(out), "--group-by", "region"]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert "Comparison of 4 cities" in page and "<svg" in page and '<html dir="ltr" lang="en">' in page
+    assert "Comparison of 4 cities" in page and "<svg" in page and '<html lang="en" dir="ltr">' in page
     assert "<img src=x" not in page and "&lt;img src=x" in page
     assert "4 of the cities are invented" in page
     ranking = pd.read_csv(out / "ranking.csv")

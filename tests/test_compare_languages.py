@@ -67,7 +67,7 @@ def test_french_comparison_report_has_no_english_sentence_and_decimal_commas(rep
     assert main(["compare", str(report_input), "--out", str(out), "--lang", "fr", "--group-by", "region"]) == 0
     assert "4 villes comparées" in capsys.readouterr().out
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert '<html dir="ltr" lang="fr">' in page
+    assert '<html lang="fr" dir="ltr">' in page
     assert _untranslated(page) == []
     shown = _shown_text(page)
     assert "Comparaison de 4 villes" in shown and "Règle de classement." in shown
@@ -81,7 +81,7 @@ def test_arabic_comparison_report_is_right_to_left(report_input, tmp_path):
     out = tmp_path / "ar"
     assert main(["compare", str(report_input), "--out", str(out), "--lang", "ar"]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert '<html dir="rtl" lang="ar">' in page
+    assert '<html lang="ar" dir="rtl">' in page
     assert i18n.group_text("Environment", "ar") in _shown_text(page)  # Arabic text, drawn as text (shaped by
     assert "\u20669" + "5+\u2069" in page  # the browser); a band keeps its order inside Arabic text
 

@@ -93,7 +93,8 @@ def test_excel_cells_are_inert_and_bands_coloured(results, tmp_path):
                     assert not cell.value.startswith(("=", "+", "-", "@", "\t", "\r")), cell.value
     assert "'" + EVIL in texts and "'@SUM(A1) plan" in texts and "'+1 estimate" in texts
     rules = wb["kpis"].conditional_formatting
-    fills = {r.dxf.fill.fgColor.rgb[-6:].lower() for cf in rules for r in cf.rules}
+    # a conditional (differential) format keeps a solid fill's colour in bgColor, as Excel writes it
+    fills = {r.dxf.fill.bgColor.rgb[-6:].lower() for cf in rules for r in cf.rules}
     assert {"1a9850", "a6d96a", "fdae61", "d73027"} <= fills
     band_letter = get_column_letter(KPI_COLUMNS.index("band") + 1)
     assert any(str(cf.sqref).startswith(f"{band_letter}2:") for cf in rules)  # the band column of the tidy table
