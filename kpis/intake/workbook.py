@@ -4,6 +4,7 @@ languages, formula cells found by a light defusedxml pass, rows handed to `rows.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,9 @@ from .rows import (
     text,
 )
 from .submission import CityProfile, Submission, profile_from
+
+# the start of a formula element, with or without a namespace prefix: <f>, <f t="shared" …/>, <x:f>
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
 
 
 def sheet_rows(ws: Any) -> list[tuple]:
@@ -181,31 +185,40 @@ def _formula_cells(path: Path, part: str | None) -> dict[tuple[int, int], str]:
     if not part:
         return {}
     found: dict[tuple[int, int], str] = {}
-    row_no, col_no = 0, 0
-    with zipfile.ZipFile(path) as zf, zf.open(part.lstrip("/")) as fh:
-        for event, el in iterparse(fh, events=("start", "end")):
-            tag = el.tag.rsplit("}", 1)[-1]
-            if event == "start":
-                if tag == "row":
-                    row_no = int(el.get("r") or row_no + 1)
-                    col_no = 0
-                    if row_no > limits.MAX_ROWS:
-                        break
-                continue
-            if tag == "c":
-                ref = el.get("r")
-                if ref:
-                    letters, row_no = coordinate_from_string(ref)
-                    col_no = column_index_from_string(letters)
-                else:
-                    col_no += 1
-                formula = next((ch for ch in el if ch.tag.rsplit("}", 1)[-1] == "f"), None)
-                if formula is not None and row_no > T.HEADER_ROW and col_no <= limits.MAX_COLS:
-                    found[(row_no, col_no - 1)] = "=" + (formula.text or "(shared formula)")[:80]
-                el.clear()
-            elif tag == "row":
-                el.clear()
+    with zipfile.ZipFile(path) as zf:
+        with zf.open(part.lstrip("/")) as fh:  # the values pass has already read this part within the size caps
+            if not _FORMULA_TAG.search(fh.read()):  # no <f> element at all (most submissions): nothing to parse
+                return found
+        with zf.open(part.lstrip("/")) as fh:
+            _find_formulas(fh, found)
     return found
+
+
+def _find_formulas(fh: Any, found: dict[tuple[int, int], str]) -> None:
+    """The formula cells of one sheet part, element by element (defusedxml), into `found`."""
+    row_no, col_no = 0, 0
+    for event, el in iterparse(fh, events=("start", "end")):
+        tag = el.tag.rsplit("}", 1)[-1]
+        if event == "start":
+            if tag == "row":
+                row_no = int(el.get("r") or row_no + 1)
+                col_no = 0
+                if row_no > limits.MAX_ROWS:
+                    break
+            continue
+        if tag == "c":
+            ref = el.get("r")
+            if ref:
+                letters, row_no = coordinate_from_string(ref)
+                col_no = column_index_from_string(letters)
+            else:
+                col_no += 1
+            formula = next((ch for ch in el if ch.tag.rsplit("}", 1)[-1] == "f"), None)
+            if formula is not None and row_no > T.HEADER_ROW and col_no <= limits.MAX_COLS:
+                found[(row_no, col_no - 1)] = "=" + (formula.text or "(shared formula)")[:80]
+            el.clear()
+        elif tag == "row":
+            el.clear()
 
 
 def _read_version(ws: Any, out: ProblemCollector) -> str:
