@@ -6,8 +6,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from . import terminal
 from .batch import BatchInterrupted
-from .run import assess, summary_table
+from .run import BatchResult, assess
 
 
 def cli_assess(args) -> int:
@@ -32,3 +33,15 @@ def cli_assess(args) -> int:
     ok = sum(r.status in {"ok", "skipped"} for r in result.runs)
     print(f"\n{ok} of {len(result.runs)} cities done; manifest: {Path(args.out) / 'manifest.json'}")
     return result.exit_code
+
+
+def summary_table(result: BatchResult) -> str:
+    rows = [("city", "year", "status", "seconds", "report or reason")]
+    for r in result.runs:
+        secs = sum(r.timings.values())
+        where = str(Path(r.out_dir) / "report.html") if r.status in {"ok", "skipped"} else r.reason
+        name = terminal.clean(r.city or Path(r.input).name)  # a city's name must not drive the terminal
+        rows.append((name, str(r.year or ""), r.status, f"{secs:.1f}", terminal.clean(where)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
+    return "\n".join(lines)

@@ -72,6 +72,24 @@ def no_signals(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> It
             signal.signal(s, handler)
 
 
+@contextlib.contextmanager
+def signals_deferred(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Ctrl-C or SIGTERM arriving inside the block take effect when it ends: a city's report and manifest are
+    written whole, then the batch stops as asked (nothing is lost, unlike an ignored signal)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in signums}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if received:
+            signal.raise_signal(received[0])
+
+
 class Claims:
     """The city folders this run has taken, shared by the main process and every worker through the file system:
     a folder is taken by creating `.ssc-claim-<run>` in it exclusively, so two submissions of the same city and
@@ -116,12 +134,22 @@ class Stream:
         self.stalled = False
         self.broke = False  # a worker died: its temporary files are left for the sweep at the end
 
-    def submit(self, key: Any, fn: Callable, *args: Any, cities: int = 1) -> None:
+    @property
+    def local(self) -> bool:
+        """The stream runs its own local pool (not the caller's executor)."""
+        return self.start_pool is not None
+
+    def warm(self, cities: int) -> Executor:
+        """Start the pool now (its workers warm up) if it is not running yet."""
         if self.executor is None:
             assert self.start_pool is not None, "a batch without an executor brings a way to start one"
             self.executor = self.start_pool(cities)
+        return self.executor
+
+    def submit(self, key: Any, fn: Callable, *args: Any, cities: int = 1) -> None:
+        executor = self.warm(cities)
         self.jobs[key] = (fn, args, self.jobs.get(key, (fn, args, 0))[2] + 1)
-        self.futures[self.executor.submit(fn, *args)] = key
+        self.futures[executor.submit(fn, *args)] = key
 
     def collect(self, on_done: Callable[[Any, Any, BaseException | None], None], bar=None) -> None:
         """Wait for every city; `on_done(key, result, error)` as each finishes (error: why it did not)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -211,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = args.func(args)
         sys.stdout.flush()
+        # the work is done: objects alive now are freed at exit without the garbage collector walking them again,
+        # which with pandas loaded costs 0.3 s of a 3 s command
+        gc.freeze()
         return code
     except BrokenPipeError:
         # the reader went away (`ssc catalogue | head`): end quietly, as Unix tools do

@@ -6,7 +6,7 @@ outputs come back as bytes and the client writes them under --out, atomically, o
 worker's disk outside that temporary folder, and a result that arrives after its city was settled is ignored.
 
 Before the first city, every worker must have this package at the client's version and code (named if not), and
-is warmed (kernel, nbconvert, reading and scoring) by a worker plugin. A worker's threads take turns on its one
+is warmed (kernel, reading and scoring) by a worker plugin; the client makes each report.html as it lands. A worker's threads take turns on its one
 reused kernel (a lock), so any `--nthreads` works.
 """
 
@@ -109,7 +109,7 @@ def __getattr__(name: str) -> Any:
     from distributed import WorkerPlugin
 
     class Warm(WorkerPlugin):
-        """Worker plugin: warm the kernel, nbconvert, reading and scoring as the worker joins, in a thread of its
+        """Worker plugin: warm the kernel, reading and scoring as the worker joins, in a thread of its
         own (the worker's event loop keeps answering) that holds the kernel lock (a first city waits for it)."""
 
         name = "ssc-warm"
@@ -129,15 +129,13 @@ def __getattr__(name: str) -> Any:
 
 
 def _warm() -> None:
-    # start-up: papermill, nbconvert and the kernel machinery load on the workers only
+    # start-up: papermill and the kernel machinery load on the workers only (the client writes the HTML)
     from . import engine, scoring, validation  # noqa: F401
     from .library import load_targets
-    from .render import warm_exporter  # start-up: as above
     from .worker import KERNEL
 
     with _KERNEL_LOCK:
         engine.register()
-        warm_exporter()
         try:
             engine.prewarm(KERNEL)
         except Exception:  # noqa: BLE001 - a kernel that fails to warm is started again, and reported, by a city

@@ -121,6 +121,16 @@ def notebook_to_html(nb, title: str, lang: str = DEFAULT_LANGUAGE) -> str:
     return body
 
 
+def write_report_html(city_dir: Path, title: str, lang: str = DEFAULT_LANGUAGE) -> None:
+    """The city's report.html from the executed notebook its worker wrote beside it (report.ipynb). Made by the
+    process that collects the batch, as the PDFs are: nbconvert loads and warms up there once, beside the workers
+    (which only run notebooks), and a city rendered on a Dask worker gets its HTML where it lands."""
+    import nbformat  # start-up: only a batch that renders reads notebooks
+
+    nb = nbformat.reads((city_dir / "report.ipynb").read_text(encoding="utf-8"), as_version=4)
+    atomic_write(city_dir / "report.html", notebook_to_html(nb, title, lang))
+
+
 def find_chromium() -> str | None:
     """Debian's chromium (or another Chromium) on PATH, or SSC_CHROMIUM if set."""
     override = os.environ.get("SSC_CHROMIUM")

@@ -1,9 +1,10 @@
-"""The batch runner behind `ssc assess`: validate and score every city first, then render reports in parallel.
+"""The batch runner behind `ssc assess`: plan every city, stream each to a worker that reads, scores and runs its
+report notebook, and write its HTML and manifest as it comes back.
 
-Compute first, render second: intake and scoring are plain Python and take milliseconds; only the report runs a
-notebook (papermill, on a kernel reused per worker) and nbconvert. The runner takes any
-`concurrent.futures.Executor`, so a local process pool (default) and a Dask distributed client
-(`client.get_executor()`) run the same code.
+The main process plans (inputs, fingerprints, what a finished report lets it skip) and collects: it writes each
+city's report.html (nbconvert, warm once here) and manifest as the city arrives, and prints PDFs at the end. A
+batch of one city is read and scored here while the single worker warms up. The runner takes any
+`concurrent.futures.Executor`, so a local process pool (default) and a Dask distributed client run the same code.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from . import __version__, terminal
+from . import __version__
 from .batch import (
     BatchInterrupted,
     Claims,
@@ -33,16 +34,17 @@ from .batch import (
     announce,
     no_signals,
     progress_bar,
+    signals_deferred,
     stop_on_signals,
     sweep_partial_files,
 )
 from .cluster import closing, connect
 from .errors import UserError
-from .i18n import check_language, report_language, translator
+from .i18n import DEFAULT_LANGUAGE, check_language, report_language, translator
 from .outdir import OutputPlan, folders_manifest, locked, previous_reports, shown, unmarked_folders, write_json
 from .parameters import check_parameters, code_fingerprint, report_notebook
 from .paths import bundled, demo_city, sha256_file
-from .render import PdfUnavailable
+from .render import PdfUnavailable, warm_exporter, write_report_html
 from .worker import failure_reason, render_city, score_and_save, scored_file, start_now, warm_worker
 
 NOTEBOOK = "city_assessment.ipynb"
@@ -67,6 +69,7 @@ class CityRun:
     target_set: str = ""
     catalogue_version: str = ""
     package_version: str = __version__
+    lang: str = ""  # the report's language
 
 
 # ---------------------------------------------------------------- the batch
@@ -140,6 +143,13 @@ def assess_city(job: CityJob) -> CityRun:
     """Worker: read, check and score one city, write results.xlsx, then render its report; the city's run comes
     back with its status. Reading and scoring happen here, once: the notebook gets the scored city (`scored`)."""
     announce(job.started, job.key)
+    run, scored = read_and_score(job)
+    return run if scored is None else render_scored(job, *scored)
+
+
+def read_and_score(job: CityJob) -> tuple[CityRun, tuple | None]:
+    """Read, check and score the city and write results.xlsx; (run, None) when there is nothing to render (an
+    invalid submission, or a report unchanged since the last run)."""
     run, t0 = job.run, time.perf_counter()
     try:
         from .library import load_targets  # start-up: see _plan
@@ -149,12 +159,19 @@ def assess_city(job: CityJob) -> CityRun:
         plan = OutputPlan(Path(job.out), job.inputs, job.folders)
         sub = _read_into_place(run, path, plan, Claims(job.claim), t0)
         if sub is None or (not job.force and _unchanged(run, Path(run.out_dir), _wanted(job.pdf))):
-            return run
+            return run, None
         results = score_and_save(run, sub, targets, Path(job.out))
     except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
         run.status, run.reason = "invalid", failure_reason(exc)
-        return run
-    lang = report_language(sub, job.lang)
+        return run, None
+    return run, (run, sub, results)
+
+
+def render_scored(job: CityJob, run: CityRun, sub, results) -> CityRun:
+    """Worker: render the scored city's report (its notebook, then HTML) and return its run with the status."""
+    announce(job.started, job.key)
+    path = Path(run.input)
+    run.lang = lang = report_language(sub, job.lang)
     params: dict[str, object] = {"submission": str(path.resolve()), "targets": job.target_file,
                                  "decimal_separator": job.decimal_separator or ""}
     if "language" in job.allowed:
@@ -164,10 +181,8 @@ def assess_city(job: CityJob) -> CityRun:
         if "scored" in job.allowed:  # a custom notebook without it reads and scores the submission itself
             scored = scored_file(Path(run.out_dir), sub, results)
             params["scored"] = str(scored)
-        _ = translator(lang)
-        title = _("{city} {year}: U4SSC recommendation report", city=sub.profile.city, year=sub.profile.year)
-        run.timings.update(render_city(job.notebook, check_parameters(params, job.allowed), run.out_dir, title,
-                                       job.timeout, lang, job.in_process))
+        run.timings.update(render_city(job.notebook, check_parameters(params, job.allowed), run.out_dir,
+                                       job.timeout, job.in_process))
         run.status = "ok"
         run.outputs = sorted(p.name for p in Path(run.out_dir).iterdir() if not p.name.startswith("."))
     except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
@@ -277,9 +292,8 @@ def assess(
 ) -> BatchResult:
     """Assess many cities: every bad submission is refused with its problems while the others go on.
 
-    The main process plans (inputs, fingerprints, what a finished report lets it skip); each city is read, checked,
-    scored and rendered in a worker, and its manifest is written as it finishes, so an interrupted batch resumes
-    where it stopped. Ctrl-C or SIGTERM raise `BatchInterrupted` after the workers and their kernels are stopped.
+    Each city is read, scored and its notebook run in a worker; its HTML and manifest are written here as it comes
+    back, so an interrupted batch resumes where it stopped. Ctrl-C or SIGTERM raise `BatchInterrupted`.
 
     `executor`: any Executor (default: a local pool of `jobs` workers); a Dask one, or `scheduler`: `cluster.py`;
     `notebook`: a custom report notebook with the same parameters cell (default: the bundled one);
@@ -287,34 +301,35 @@ def assess(
     `decimal_separator`: "." or "," overrides the language's decimal sign.
     """
     files = _checked_inputs(files, decimal_separator, lang)
-    from .library import load_targets  # start-up: missing inputs are refused before the catalogue loads
-
     out = Path(out)
     target_file = Path(targets) if targets else None
-    target_set = load_targets(target_file)
     notebook = Path(notebook) if notebook else bundled("notebooks", NOTEBOOK)
-    allowed = report_notebook(notebook)
-    # a custom notebook shapes the report as much as the code does
-    fingerprint = code_fingerprint() + (f"|{sha256_file(notebook)}" if notebook != bundled("notebooks", NOTEBOOK)
-                                        else "")
     claims = Claims(uuid.uuid4().hex[:16])
     runs: list[CityRun] = []
     started = out / f".ssc-started-{claims.run_id}"
     executor = connect(scheduler, executor, out, claims, target_file, notebook) or executor  # Dask: no shared disk
     stream, in_process = _stream_for(executor, jobs, notebook, timeout, started)
-    job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
-                  notebook=str(notebook), allowed=allowed, claim=claims.run_id, in_process=in_process,
-                  force=force, pdf=pdf,
-                  decimal_separator=decimal_separator, lang=lang, timeout=timeout, started=str(started),
-                  inputs=[str(p) for p in (*files, target_file, notebook) if p], folders=unmarked_folders(out))
-    plan = partial(_plan, targets=target_set, target_file=target_file, fingerprint=fingerprint, force=force, pdf=pdf,
-                   taken=claims, decimal_separator=decimal_separator, lang=lang)
     try:
+        if stream.local and (force or next(out.glob("*/*/manifest.json"), None) is None):
+            stream.warm(len(files))  # nothing can be skipped: the workers warm up while the catalogue loads
+        from .library import load_targets  # start-up: missing inputs are refused before the catalogue loads
+
+        target_set = load_targets(target_file)
+        # a custom notebook shapes the report as much as the code does
+        fingerprint = code_fingerprint() + (f"|{sha256_file(notebook)}"
+                                            if notebook != bundled("notebooks", NOTEBOOK) else "")
+        job = partial(CityJob, out=str(out), target_file=str(target_file.resolve()) if target_file else "",
+                      notebook=str(notebook), allowed=report_notebook(notebook), claim=claims.run_id,
+                      in_process=in_process, force=force, pdf=pdf, decimal_separator=decimal_separator, lang=lang,
+                      timeout=timeout, started=str(started), folders=unmarked_folders(out),
+                      inputs=[str(p) for p in (*files, target_file, notebook) if p])
+        plan = partial(_plan, targets=target_set, target_file=target_file, fingerprint=fingerprint, force=force,
+                       pdf=pdf, taken=claims, decimal_separator=decimal_separator, lang=lang)
         with stop_on_signals(), closing(executor):
             _stream(files, runs, stream, plan, job, out, started, force, progress)
     finally:
         with no_signals():
-            stream.stop(kill=stream.stalled)
+            stream.stop(kill=True)  # every city is back (or given up): the workers have nothing left to finish
             if stream.stalled or stream.broke:  # a killed worker leaves its temporary files behind
                 sweep_partial_files([out])
             claims.release(out)
@@ -339,9 +354,18 @@ def _stream(files: list[Path], runs: list[CityRun], stream: Stream, plan, job, o
         previous = {} if force else previous_reports(out)
         for i, path in enumerate(files):
             runs.append(plan(path, previous=previous))
-            if runs[-1].status == "pending":  # a worker starts on it now, while the others are planned
-                started.mkdir(parents=True, exist_ok=True)
+            if runs[-1].status != "pending":
+                continue
+            started.mkdir(parents=True, exist_ok=True)
+            if len(files) == 1 and stream.local:  # one city: read and scored here while the worker warms up
+                stream.warm(1)
+                runs[-1], scored = read_and_score(job(runs[-1], key=i))
+                if scored is not None:
+                    stream.submit(i, render_scored, job(runs[-1], key=i), *scored)
+            else:  # a worker starts on it now, while the others are planned
                 stream.submit(i, assess_city, job(runs[-1], key=i), cities=len(files) - i)
+        if stream.futures:
+            warm_exporter()  # the HTML is written here: nbconvert warms up while the workers start on the cities
         _collect(stream, runs, progress)
     except KeyboardInterrupt as exc:
         with no_signals():
@@ -358,15 +382,32 @@ def _collect(stream: Stream, runs: list[CityRun], progress: bool) -> None:
         if run is None:  # the worker never gave the city back (it died, or the batch stalled)
             run = runs[i]
             run.status, run.reason = "failed", failure_reason(error) if error else "no result"
-        runs[i] = run
-        if run.out_dir and run.status in {"ok", "failed"}:
-            _write_manifest(Path(run.out_dir) / "manifest.json", run)
+        with signals_deferred():  # a city back from its worker is finished whole: HTML, then manifest
+            if run.status == "ok":
+                _write_html(run)
+            if run.out_dir and run.status in {"ok", "failed"}:
+                _write_manifest(Path(run.out_dir) / "manifest.json", run)
+            runs[i] = run
 
     try:
         stream.collect(done, bar)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _write_html(run: CityRun) -> None:
+    """The city's report.html from its executed notebook, here in the collecting process (`render.py`)."""
+    t0 = time.perf_counter()
+    _ = translator(run.lang or DEFAULT_LANGUAGE)
+    title = _("{city} {year}: U4SSC recommendation report", city=run.city, year=run.year)
+    try:
+        write_report_html(Path(run.out_dir), title, run.lang or DEFAULT_LANGUAGE)
+    except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
+        run.status, run.reason = "failed", f"report.html could not be written: {failure_reason(exc)}"
+        return
+    run.outputs = sorted({*run.outputs, "report.html"})
+    run.timings["html_s"] = round(time.perf_counter() - t0, 3)
 
 
 def _interrupted(exc: KeyboardInterrupt, runs: list[CityRun], total: int, out: Path) -> BatchInterrupted:
@@ -457,15 +498,3 @@ def _write_manifest(path: Path, data) -> None:
 
 
 # ---------------------------------------------------------------- CLI
-
-
-def summary_table(result: BatchResult) -> str:
-    rows = [("city", "year", "status", "seconds", "report or reason")]
-    for r in result.runs:
-        secs = sum(r.timings.values())
-        where = str(Path(r.out_dir) / "report.html") if r.status in {"ok", "skipped"} else r.reason
-        name = terminal.clean(r.city or Path(r.input).name)  # a city's name must not drive the terminal
-        rows.append((name, str(r.year or ""), r.status, f"{secs:.1f}", terminal.clean(where)))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
-    return "\n".join(lines)

@@ -1,5 +1,5 @@
-"""What runs in a worker of the batch: warming a kernel and nbconvert as the worker starts, and rendering one city
-(papermill on the reused kernel, then nbconvert) into its folder."""
+"""What runs in a worker of the batch: warming up as the worker starts, and running one city's report notebook
+(papermill, in this process for the bundled notebook or on a reused kernel) into its folder."""
 
 from __future__ import annotations
 
@@ -44,10 +44,10 @@ def own_signals() -> None:
 
 def warm_worker(kernel: bool = True) -> None:
     """Pool initializer, while the main process is still planning: with `kernel`, start this worker's kernel first
-    (it boots while the rest loads); then nbconvert and everything reading, scoring and (in this process) the report
-    need. The imports are frozen out of the garbage collector's scans, which otherwise walk them at every city."""
+    (it boots while the rest loads); then everything reading, scoring and (in this process) the report need. The
+    imports are frozen out of the garbage collector's scans, which otherwise walk them at every city."""
     own_signals()
-    # start-up: papermill, nbconvert and the kernel machinery load in the workers only, never in a skipped re-run
+    # start-up: papermill and the kernel machinery load in the workers only, never in a skipped re-run
     from . import engine, inprocess
 
     engine.register()
@@ -57,9 +57,6 @@ def warm_worker(kernel: bool = True) -> None:
             engine.prewarm(KERNEL)
         except Exception:  # noqa: BLE001 - a kernel that fails to warm is started again, and reported, by the run
             engine._shutdown()
-    from .render import warm_exporter  # start-up: nbconvert loads while the kernel boots
-
-    warm_exporter()
     # start-up: reading (openpyxl), checking, scoring (pandas) and the report load here, before the first city
     from . import report, scoring, validation  # noqa: F401
     from .knowledge import knowledge_base
@@ -75,9 +72,11 @@ def start_now() -> None:
     """Does nothing: submitting it makes the pool start its workers (and their warm-up) right away."""
 
 
-def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: float,
-                lang: str = "en", in_process: bool = False) -> dict[str, float]:
-    """Worker: run the notebook with papermill, then write report.html. Runs in a pool process (or a Dask worker).
+def render_city(notebook: str, params: dict, out_dir: str, timeout: float,
+                in_process: bool = False) -> dict[str, float]:
+    """Worker: run the notebook with papermill and write the executed notebook (report.ipynb); the process that
+    collects the batch makes report.html from it (`render.write_report_html`). Runs in a pool process (or a Dask
+    worker).
 
     `in_process`: the bundled notebook's cells run in this process (`inprocess.py`); otherwise on a reused kernel.
     `timeout`: seconds the notebook may run; past it the cell is stopped, or the kernel interrupted, then killed
@@ -87,7 +86,6 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
     import papermill
 
     from . import engine, inprocess  # start-up: see above
-    from .render import notebook_to_html
 
     engine.register()
     inprocess.register()
@@ -105,10 +103,7 @@ def render_city(notebook: str, params: dict, out_dir: str, title: str, timeout: 
     except Exception as exc:  # noqa: BLE001 - every notebook failure becomes one reason naming its cell
         raise CityFailed(_notebook_failure(exc, notebook)) from None
     atomic_write(out / "report.ipynb", nbformat.writes(nb))
-    t1 = time.perf_counter()
-    atomic_write(out / "report.html", notebook_to_html(nb, title, lang))
-    t2 = time.perf_counter()
-    return {"notebook_s": round(t1 - t0, 3), "html_s": round(t2 - t1, 3)}
+    return {"notebook_s": round(time.perf_counter() - t0, 3)}
 
 
 def _notebook_failure(exc: BaseException, notebook: str) -> str:

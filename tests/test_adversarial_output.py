@@ -226,9 +226,14 @@ class NoReport(Executor):
         return done
 
 
+def _no_html(run) -> None:
+    """The collector's HTML step, standing in with the renderer: there is no executed notebook to convert."""
+
+
 def _run(files: list[Path], out: Path) -> dict[str, str]:
     """Assess `files` into `out`; returns city name → folder, checked against the top-level manifest."""
-    result = kpis.assess(files, out=out, executor=NoReport(), progress=False)
+    with mock.patch("kpis.run._write_html", _no_html):
+        result = kpis.assess(files, out=out, executor=NoReport(), progress=False)
     assert [r.status for r in result.runs] == ["ok"] * len(files), [r.reason for r in result.runs]
     folders = {r.city: r.slug for r in result.runs}
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -294,7 +299,8 @@ def test_workers_racing_for_one_folder_agree_through_the_file_system(tmp_path):
     names = ["Springfield (IL)", "Springfield, IL", "springfield  (IL)", "Springfield; IL"]
     files = [workbook(tmp_path / "in" / f"{i}.xlsx", city=name) for i, name in enumerate(names)]
     out = tmp_path / "out"
-    with mock.patch("kpis.run.render_city", lambda *a, **k: {"render_s": 0.0}), ThreadPoolExecutor(4) as pool:
+    with mock.patch("kpis.run.render_city", lambda *a, **k: {"render_s": 0.0}), \
+            mock.patch("kpis.run._write_html", _no_html), ThreadPoolExecutor(4) as pool:
         result = kpis.assess(files, out=out, executor=pool, progress=False)
     by_name = {r.city: r for r in result.runs}
     assert sorted(r.status for r in result.runs) == ["invalid", "ok", "ok", "ok"], [r.reason for r in result.runs]

@@ -9,9 +9,10 @@ import pytest
 
 import kpis
 from kpis import charts, terminal
+from kpis.assess_cli import summary_table
 from kpis.comparison import compare
 from kpis.comparison.charts import plot_coverage, plot_heatmap, plot_progress, plot_radar, plot_ranking
-from kpis.run import BatchResult, CityRun, summary_table
+from kpis.run import BatchResult, CityRun
 from kpis.synthetic import cities
 
 NAMES = ["$\\sqrt{x}$", "$\\frac", "a $b$ c \\$", "$^{$_{"]

@@ -122,7 +122,7 @@ def test_render_city_names_the_timed_out_cell_and_writes_nothing(tmp_path):
     path = _notebook(tmp_path, "while True:\n    pass")
     out = tmp_path / "city"
     with pytest.raises(CityFailed, match=r"^timed out after 1 s \(in cell 2 \(`while True:`\)"):
-        render_city(str(path), {"name": "x"}, str(out), "Title", 1, in_process=True)
+        render_city(str(path), {"name": "x"}, str(out), 1, in_process=True)
     assert not list(out.iterdir())
 
 

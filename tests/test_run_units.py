@@ -139,3 +139,20 @@ def test_code_fingerprint_is_the_same_for_a_checkout_and_an_installed_copy(tmp_p
     installed = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
                                env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, check=True).stdout.strip()
     assert installed == code_fingerprint()
+
+
+def test_a_signal_inside_a_deferred_block_takes_effect_when_it_ends():
+    """A city back from its worker is written whole (HTML, then manifest); Ctrl-C during that is not lost."""
+    import os
+    import signal
+
+    from kpis.batch import signals_deferred
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("html")
+            steps.append("manifest")
+    assert steps == ["html", "manifest"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

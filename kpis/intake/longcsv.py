@@ -17,7 +17,7 @@ from ..i18n import N_, M
 from ..library import library
 from ..models import KPI, normalise_code
 from ..problems import ProblemCollector
-from .rows import PROFILE_KEYS, assemble, catalogue_points, norm_header, profile_value, show, text
+from .rows import assemble, catalogue_points, norm_header, profile_keys, profile_value, show, text
 from .submission import CSV_COLUMNS, CSV_REQUIRED, Submission, profile_from
 
 FINAL_VALUE_WORDS = ("final_value", "final", "kpi_value")
@@ -102,7 +102,7 @@ def _rows(reader: Iterator[list[str]], columns: dict[str, int],
 
 
 def _profile_row(gathered: _Gathered, get: dict[str, str], where: str, out: ProblemCollector) -> None:
-    spec = PROFILE_KEYS.get(norm_header(get["input"]))
+    spec = profile_keys().get(norm_header(get["input"]))
     if spec is None:
         out.error(M("unknown profile field {field}; use one of {fields}", field=show(get["input"]),
                     fields=", ".join(f.key for f in T.PROFILE_FIELDS)), cell=where)

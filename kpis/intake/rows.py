@@ -29,16 +29,26 @@ def _in_every_language(text: str) -> list[str]:
     return [text, *(catalogue(lang).get(text, text) for lang in LANGUAGES)]
 
 
-#: Headers of the Data sheet (any language, or the column key) → column key; used when a workbook lacks the
-#: hidden column names (a file saved by another tool, an older template).
-DATA_HEADER_KEYS = {norm_header(name): c.key for c in T.DATA_COLUMNS
-                    for name in (*_in_every_language(c.header), c.key)}
-#: Profile labels of column A (any language, or the field key) → field.
-PROFILE_KEYS = {norm_header(name): f for f in T.PROFILE_FIELDS for name in (*_in_every_language(f.label), f.key)}
-#: The two Measures columns intake reads, by their header in any language.
-MEASURES_KEYS = {norm_header(name): key for key, header in (("sub_dimension", T.MEASURES_HEADERS[1]),
-                                                          ("measures", T.MEASURES_HEADERS[3]))
-                 for name in _in_every_language(header)}
+@functools.cache
+def data_header_keys() -> dict[str, str]:
+    """Headers of the Data sheet (any language, or the column key) → column key; used when a workbook lacks the
+    hidden column names (a file saved by another tool, an older template). Built on first use: it reads the
+    interface catalogues of all six languages, which a report made from a scored city never needs."""
+    return {norm_header(name): c.key for c in T.DATA_COLUMNS for name in (*_in_every_language(c.header), c.key)}
+
+
+@functools.cache
+def profile_keys() -> dict[str, T.ProfileField]:
+    """Profile labels of column A (any language, or the field key) → field."""
+    return {norm_header(name): f for f in T.PROFILE_FIELDS for name in (*_in_every_language(f.label), f.key)}
+
+
+@functools.cache
+def measures_keys() -> dict[str, str]:
+    """The two Measures columns intake reads, by their header in any language."""
+    return {norm_header(name): key for key, header in (("sub_dimension", T.MEASURES_HEADERS[1]),
+                                                      ("measures", T.MEASURES_HEADERS[3]))
+            for name in _in_every_language(header)}
 
 
 @functools.cache

@@ -21,11 +21,11 @@ from .. import template as T
 from ..i18n import M
 from ..problems import ProblemCollector
 from .rows import (
-    DATA_HEADER_KEYS,
-    MEASURES_KEYS,
-    PROFILE_KEYS,
     assemble,
+    data_header_keys,
+    measures_keys,
     norm_header,
+    profile_keys,
     profile_value,
     show,
     sub_dimension_names,
@@ -136,7 +136,7 @@ def _column_map(header: tuple, named: dict[str, int], out: ProblemCollector) -> 
     """Column index of each known column: by its hidden name, else by its header (in any of the six languages, or
     its key); None when a required one lacks."""
     sheet = T.SHEET_DATA
-    keys = [DATA_HEADER_KEYS.get(norm_header(v)) for v in header]
+    keys = [data_header_keys().get(norm_header(v)) for v in header]
     # a name is trusted when its header cell holds a header (of any wording) that is not recognisably another
     # column's: a tool that moves cells without updating the names leaves it empty or on another column
     colmap = {k: i for k, i in named.items()
@@ -245,7 +245,7 @@ def _read_profile(ws: Any, out: ProblemCollector) -> CityProfile:
     for r, row in enumerate(sheet_rows(ws)[: 200], start=1):
         if not row or r <= T.HEADER_ROW:
             continue
-        spec = PROFILE_KEYS.get(norm_header(row[0]))
+        spec = profile_keys().get(norm_header(row[0]))
         if spec is None:
             continue
         cell = f"{sheet}!B{r}"
@@ -262,7 +262,7 @@ def _read_measures(ws: Any, out: ProblemCollector) -> dict[str, str]:
     rows = sheet_rows(ws)
     if not rows:
         return {}
-    header = [MEASURES_KEYS.get(norm_header(v)) for v in rows[T.HEADER_ROW - 1]]
+    header = [measures_keys().get(norm_header(v)) for v in rows[T.HEADER_ROW - 1]]
     try:
         sub_col, text_col = header.index("sub_dimension"), header.index("measures")
     except ValueError:
