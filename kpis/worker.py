@@ -30,8 +30,9 @@ def _stop_worker(signum, frame) -> None:
     import sys
 
     engine = sys.modules.get(f"{__package__}.engine")
-    if engine is not None:
-        engine.kill_now()
+    kill = getattr(engine, "kill_now", None)  # absent while the worker is still importing it: no kernel yet
+    if kill is not None:
+        kill()
     os._exit(128 + signum)
 
 
