@@ -250,7 +250,7 @@ def _plain_columns(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     """A copy with lower-case column names, object text columns, `code` and a stripped `part`."""
     df = pd.DataFrame(frame).copy()
     for col in df.columns:
-        if isinstance(df[col].dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(df[col]):
+        if isinstance(df[col].dtype, pd.CategoricalDtype):
             df[col] = df[col].astype(object)
     df.columns = [str(c).strip().lower() for c in df.columns]
     if "code" not in df.columns and "kpi_code" in df.columns:

@@ -92,10 +92,12 @@ def _value_grid(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarra
     meta = df.drop_duplicates(["code", "part"]).sort_values("order")[
         ["code", "part", "target", "direction", *HIERARCHY]].reset_index(drop=True)
     meta["overall"] = "Overall"
-    wide = df.assign(scored_value=df["value"].where(df["scored"])).pivot_table(
-        index=["city", "year"], columns=["code", "part"], values="scored_value", aggfunc="first", dropna=False)
-    values = wide.reindex(index=pd.MultiIndex.from_frame(cities),
-                          columns=pd.MultiIndex.from_frame(meta[["code", "part"]])).to_numpy(dtype=float)
+    # one row per city-year and data point (compare refuses duplicates): each scored value goes to its cell
+    row = pd.MultiIndex.from_frame(cities).get_indexer(pd.MultiIndex.from_frame(df[["city", "year"]]))
+    col = pd.MultiIndex.from_frame(meta[["code", "part"]]).get_indexer(pd.MultiIndex.from_frame(df[["code", "part"]]))
+    scored = df["scored"].to_numpy(dtype=bool) & ~np.isnan(df["value"].to_numpy(dtype=float))
+    values = np.full((len(cities), len(meta)), np.nan)
+    values[row[scored], col[scored]] = df["value"].to_numpy(dtype=float)[scored]
     return cities, meta, values
 
 
