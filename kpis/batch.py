@@ -1,5 +1,5 @@
-"""Streaming a batch through an executor: submit cities as they are planned, hand each result back as it comes,
-survive a dead pool worker, and stop cleanly on Ctrl-C or SIGTERM.
+"""Streaming a batch through an executor: start the local pool, submit cities as they are planned, hand each result
+back as it comes, survive a dead pool worker, and stop cleanly on Ctrl-C or SIGTERM.
 
 Kept apart from `run.py` (what a city is) so that this part (futures, processes, signals) reads on its own.
 """
@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, wait
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
+
+from .worker import start_now, warm_worker
 
 STOP_GRACE = 3.0  # seconds a stopped worker gets to kill its kernel and exit before it is killed
 STALL_MARGIN = 180.0  # seconds beyond the per-city timeout with no city finishing before the pool is killed
@@ -238,6 +241,29 @@ class Stream:
         if manager is not None:  # let it close its wake-up pipe now: at interpreter exit, concurrent.futures would
             manager.join(max(0.1, end - time.monotonic()))  # write to that pipe as it closes (a traceback after Ctrl-C)
         self.executor = None
+
+
+def start_pool(jobs: int | None, cities: int, kernel: bool = True) -> ProcessPoolExecutor:
+    """A local pool of at most `cities` workers, each warming up reading, scoring, the report's code and (for a
+    notebook that runs on a kernel) its kernel as soon as it starts."""
+    workers = max(1, min(jobs or os.cpu_count() or 1, cities))
+    with no_signals((signal.SIGINT,)):  # the workers start with Ctrl-C ignored (the batch decides what stops)
+        executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
+                                       initargs=(kernel,), mp_context=multiprocessing.get_context(start_method()))
+        for _ in range(workers):
+            executor.submit(start_now)
+    return executor
+
+
+def start_method() -> str:
+    """fork where it is safe: a process with no other thread and no event loop (`ssc assess` on Linux), whose
+    workers then start without a new interpreter or imports again (a third of a one-city run). Elsewhere spawn: a
+    worker forked from JupyterLab or a Playwright session inherits their threads and event loop and can hang in them."""
+    import asyncio  # start-up: loaded by then in any caller that has a loop
+
+    if sys.platform.startswith("linux") and threading.active_count() == 1 and asyncio._get_running_loop() is None:
+        return "fork"
+    return "spawn"
 
 
 def announce(started: str, key: object) -> None:

@@ -88,7 +88,8 @@ def locked(out: Path, inputs: Iterable[Path | None] = (), command: str = "ssc") 
             _remove_if_only_lock(out)
         raise
     finally:
-        os.close(fd)  # closing the descriptor releases the lock; the file stays (removing it would race)
+        _release(fd)  # the file stays: removing it would race
+        os.close(fd)
 
 
 def _remove_if_only_lock(out: Path) -> None:
@@ -96,6 +97,16 @@ def _remove_if_only_lock(out: Path) -> None:
         if [p.name for p in out.iterdir()] == [LOCK_NAME]:
             (out / LOCK_NAME).unlink()
             out.rmdir()
+
+
+def _release(fd: int) -> None:
+    """Unlock for every holder of the descriptor: a forked worker holds a copy, and closing ours would not do."""
+    if sys.platform == "win32":
+        return
+    import fcntl  # start-up: not available on Windows
+
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _take(fd: int, out: Path, command: str) -> None:

@@ -13,14 +13,12 @@ import functools
 import hashlib
 import inspect
 import json
-import multiprocessing
-import os
 import shutil
 import signal
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -35,6 +33,7 @@ from .batch import (
     no_signals,
     progress_bar,
     signals_deferred,
+    start_pool,
     stop_on_signals,
     sweep_partial_files,
 )
@@ -45,7 +44,7 @@ from .outdir import OutputPlan, folders_manifest, locked, previous_reports, show
 from .parameters import check_parameters, code_fingerprint, report_notebook
 from .paths import bundled, demo_city, sha256_file
 from .render import PdfUnavailable, warm_exporter, write_report_html
-from .worker import failure_reason, render_city, score_and_save, scored_file, start_now, warm_worker
+from .worker import failure_reason, render_city, score_and_save, scored_file
 
 NOTEBOOK = "city_assessment.ipynb"
 P = ParamSpec("P")
@@ -342,7 +341,7 @@ def _stream_for(executor: Executor | None, jobs: int | None, notebook: Path, tim
     """The batch's stream, and whether its notebook runs in the workers' own process: the bundled one does in the
     local pool (`inprocess.py`); a custom one, or any other executor's (Dask, the caller's threads), on a kernel."""
     in_process = executor is None and notebook == bundled("notebooks", NOTEBOOK)
-    start = None if executor is not None else partial(_start_pool, jobs, kernel=not in_process)
+    start = None if executor is not None else partial(start_pool, jobs, kernel=not in_process)
     return Stream(start, executor, timeout, started), in_process
 
 
@@ -459,20 +458,6 @@ def _not_a_file(path: Path) -> str:
     if path.is_dir():
         return f"{shown(path)}: is a folder, not a submission file; give the .xlsx or .csv files in it"
     return f"{shown(path)}: no such file; check the name and folder"
-
-
-def _start_pool(jobs: int | None, cities: int, kernel: bool = True) -> ProcessPoolExecutor:
-    """A local pool of at most `cities` workers, each warming nbconvert, the report's code and (for a notebook
-    that runs on a kernel) its kernel as soon as it starts."""
-    workers = max(1, min(jobs or os.cpu_count() or 1, cities))
-    # spawn, not fork: a forked worker inherits the caller's event loop and threads (JupyterLab, a Playwright
-    # session) and can hang in them; a spawned one starts clean, and its start-up overlaps the scoring anyway
-    with no_signals((signal.SIGINT,)):  # the workers start with Ctrl-C ignored (the batch decides what stops)
-        executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_worker,
-                                       initargs=(kernel,), mp_context=multiprocessing.get_context("spawn"))
-        for _ in range(workers):
-            executor.submit(start_now)
-    return executor
 
 
 def _print_pdfs(runs: list[CityRun]) -> str:

@@ -69,7 +69,7 @@ def test_missing_inputs_start_no_pool(tmp_path, monkeypatch):
     def no_pool(*args, **kwargs):
         raise AssertionError("a worker pool was started with nothing to render")
 
-    monkeypatch.setattr(run, "_start_pool", no_pool)
+    monkeypatch.setattr(run, "start_pool", no_pool)
     with pytest.raises(UserError, match=r"a\.xlsx: no such file.*b\.xlsx: no such file"):
         run.assess([tmp_path / "a.xlsx", tmp_path / "b.xlsx"], out=tmp_path / "r", progress=False)
 
@@ -110,7 +110,7 @@ def test_a_rerun_with_nothing_to_render_starts_no_pool(rendered_batch, monkeypat
         raise AssertionError("a worker pool was started with nothing to render")
 
     root, inputs = rendered_batch
-    monkeypatch.setattr(run, "_start_pool", no_pool)
+    monkeypatch.setattr(run, "start_pool", no_pool)
     result = run.assess(inputs, out=root / "reports", progress=False)
     assert [r.status for r in result.runs] == ["skipped", "skipped"] and result.exit_code == 0
     # a missing file among unchanged cities: refused in the summary, the others still skipped, exit code 1

@@ -156,3 +156,31 @@ def test_a_signal_inside_a_deferred_block_takes_effect_when_it_ends():
             steps.append("manifest")
     assert steps == ["html", "manifest"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_pool_forks_only_a_process_without_threads_or_event_loop():
+    """`ssc assess` forks its workers (no interpreter start); from a process with another thread (JupyterLab's
+    kernel, a Playwright session) or inside a running event loop they are spawned."""
+    import asyncio
+    import subprocess
+    import sys
+    import threading
+
+    from kpis.batch import start_method
+
+    plain = subprocess.run([sys.executable, "-c", "from kpis.batch import start_method; print(start_method())"],
+                           capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    assert plain == ("fork" if sys.platform.startswith("linux") else "spawn")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
+
+    async def inside_a_loop() -> str:
+        return start_method()
+
+    assert asyncio.run(inside_a_loop()) == "spawn"
