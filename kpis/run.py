@@ -44,7 +44,7 @@ from .outdir import OutputPlan, folders_manifest, locked, previous_reports, show
 from .parameters import check_parameters, code_fingerprint, report_notebook
 from .paths import bundled, demo_city, sha256_file
 from .render import PdfUnavailable, warm_exporter, write_report_html
-from .worker import failure_reason, render_city, score_and_save, scored_file
+from .worker import failure_reason, gc_paused, render_city, score_and_save, scored_file
 
 NOTEBOOK = "city_assessment.ipynb"
 P = ParamSpec("P")
@@ -358,7 +358,8 @@ def _stream(files: list[Path], runs: list[CityRun], stream: Stream, plan, job, o
             started.mkdir(parents=True, exist_ok=True)
             if len(files) == 1 and stream.local:  # one city: read and scored here while the worker warms up
                 stream.warm(1)
-                runs[-1], scored = read_and_score(job(runs[-1], key=i))
+                with gc_paused():
+                    runs[-1], scored = read_and_score(job(runs[-1], key=i))
                 if scored is not None:
                     stream.submit(i, render_scored, job(runs[-1], key=i), *scored)
             else:  # a worker starts on it now, while the others are planned

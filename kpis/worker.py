@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import json
@@ -11,6 +12,7 @@ import pickle
 import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .outdir import DATASET_FOLDER
@@ -43,11 +45,33 @@ def own_signals() -> None:
     signal.signal(signal.SIGTERM, _stop_worker)
 
 
+@contextlib.contextmanager
+def gc_paused(freeze: bool = False) -> Iterator[None]:
+    """No cyclic garbage collection inside the block (imports, reading a city: millions of objects that live on,
+    which the collector's passes would walk again and again, 10 % of a cold start); with `freeze`, what is alive
+    then is kept out of later passes for good (a worker's imports)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def warm_worker(kernel: bool = True) -> None:
     """Pool initializer, while the main process is still planning: with `kernel`, start this worker's kernel first
     (it boots while the rest loads); then everything reading, scoring and (in this process) the report need. The
     imports are frozen out of the garbage collector's scans, which otherwise walk them at every city."""
     own_signals()
+    with gc_paused(freeze=True):
+        _warm_up(kernel)
+
+
+def _warm_up(kernel: bool) -> None:
+    """The imports and data of `warm_worker`, the kernel's start first."""
     # start-up: papermill and the kernel machinery load in the workers only, never in a skipped re-run
     from . import engine, inprocess
 
@@ -66,7 +90,6 @@ def warm_worker(kernel: bool = True) -> None:
     __import__("pyarrow.parquet")  # and writing the city-year's part of the results dataset
     load_targets()
     knowledge_base()
-    gc.freeze()
 
 
 def start_now() -> None:
