@@ -9,9 +9,10 @@ rounds after one warm-up (catalogues and language files loaded). Printed: ms per
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
+from functools import partial
+
+from bench_languages import _interleaved_ms  # the languages taking turns, as for the city report
 
 from kpis.comparison import ComparisonReport, compare
 from kpis.i18n import LANGUAGES
@@ -32,13 +33,7 @@ def main(n_cities: int = 30, runs: int = 7) -> None:
     ranking = comp.rank(draws=200, seed=0)
     for lang in LANGUAGES:  # warm-up
         _report(comp, ranking, lang)
-    samples: dict[str, list[float]] = {lang: [] for lang in LANGUAGES}
-    for _ in range(runs):
-        for lang in LANGUAGES:
-            start = time.process_time()  # CPU time: stable on a shared, busy machine
-            _report(comp, ranking, lang)
-            samples[lang].append(time.process_time() - start)
-    ms = {lang: statistics.median(times) * 1000 for lang, times in samples.items()}
+    ms = _interleaved_ms({lang: partial(_report, comp, ranking, lang) for lang in LANGUAGES}, runs)
     print(f"comparison report sections ({n_cities} cities x 2 years), CPU time, median of {runs} (ms), ratio to English")
     for lang in LANGUAGES:
         print(f"  {lang}: {ms[lang]:7.1f} ms  x{ms[lang] / ms['en']:.2f}")

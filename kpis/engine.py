@@ -18,7 +18,7 @@ import subprocess
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import Engine, papermill_engines
 
-from .watchdog import CityTimeout, Watchdog, cell_label, guard, kernel_alive, kill_kernel_group, unguard
+from .watchdog import CellFault, CityTimeout, Watchdog, guard, kernel_alive, kill_kernel_group, unguard
 
 ENGINE_NAME = "ssc-reuse"
 RECYCLE_AFTER = 25
@@ -120,17 +120,13 @@ class ReusedKernelEngine(Engine):
         return result
 
 
-class CellFault(RuntimeError):
-    """A timeout or a dead kernel, with the notebook cell that was running."""
-
-
 def _named(exc: BaseException, dog: Watchdog, nb_man) -> BaseException:
     """The watchdog's verdict, with the running cell, wins over whatever nbclient raised while it acted."""
     if dog.fired is None and not dog.timed_out() and type(exc).__name__ != "DeadKernelError":
         return exc
     reason = str(dog.fired) if dog.fired is not None else (
         f"timed out after {dog.timeout:g} s" if dog.timed_out() else "kernel died")
-    return CellFault(f"{reason} (in {cell_label(nb_man.nb.cells, dog.cell_index)} of the report notebook)")
+    return CellFault(reason, nb_man.nb.cells, dog.cell_index)
 
 
 def register() -> None:

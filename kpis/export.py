@@ -76,7 +76,7 @@ def xlsx_text(value: object) -> object:
     return value
 
 
-def _cell_writer(ws, text_format=None):
+def _cell_writer(ws):
     """One cell by its Python type: a number, a truth value, text (always text), or nothing for a missing value."""
     def write(row: int, col: int, value: object) -> None:
         if value is None or value is pd.NA or value is pd.NaT:

@@ -56,7 +56,11 @@ def point_index(frame: pd.DataFrame, meta: ScoringMeta) -> np.ndarray:
     lib_codes = set(meta.kpis["code"])
     bad = [c for c, n in zip(cuniq, norm_codes, strict=True) if n not in lib_codes]
     if bad and isinstance(code.dtype, pd.CategoricalDtype):  # an unused category is no error
-        bad = [cuniq[c] for c in pd.unique(ccodes) if normalise_code(cuniq[c]) not in lib_codes]
+        missing_used = bool((ccodes == len(cuniq) - 1).any())  # the '' of a missing code, last of the names
+        if bad != [""] or missing_used:
+            bad = [cuniq[c] for c in pd.unique(ccodes) if normalise_code(cuniq[c]) not in lib_codes]
+        else:  # every real category is a KPI code: one comparison over the rows, not a hash of them
+            bad = []
     if bad:
         raise ScoringError(f"column 'code': {bad[0]!r} is not a U4SSC KPI code ({len(bad)} unknown code(s)); "
                            "use the codes of the catalogue, e.g. 'EC: ICT: ICT: 1C'")

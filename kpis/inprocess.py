@@ -31,7 +31,7 @@ import traceback
 from nbformat import from_dict
 from papermill.engines import Engine, papermill_engines
 
-from .watchdog import CityTimeout, cell_label
+from .watchdog import CellFault, CityTimeout
 
 ENGINE_NAME = "ssc-inprocess"
 # what nbclient copies from a Python kernel's kernel_info into the executed notebook
@@ -43,10 +43,6 @@ REPR_METHODS = (("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_
                 ("image/svg+xml", "_repr_svg_"), ("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"),
                 ("text/latex", "_repr_latex_"), ("application/json", "_repr_json_"))
 CELL_FILE = "<report notebook cell {number}>"
-
-
-class CellTimedOut(RuntimeError):
-    """The city's timeout fired in a cell; the message names the cell (as `engine.CellFault` does)."""
 
 
 class Deadline:
@@ -207,8 +203,7 @@ class InProcessEngine(Engine):
                     if not run_cell(cell, number, namespace, deadline):
                         nb_man.cell_exception(cell, cell_index=index)
                         if deadline.fired:
-                            raise CellTimedOut(f"timed out after {execution_timeout:g} s "
-                                               f"(in {cell_label(nb.cells, index)} of the report notebook)")
+                            raise CellFault(f"timed out after {execution_timeout:g} s", nb.cells, index)
                         break
                 finally:
                     nb_man.cell_complete(cell, cell_index=index)

@@ -193,7 +193,7 @@ class Results:
         if len(self.kpis) >= 1_048_576:
             raise ScoringError(f"{getattr(path, 'name', 'results.xlsx')}: {len(self.kpis)} rows do not fit in one Excel sheet; use to_parquet")
         fills = {band: (BAND_COLOURS[band], BAND_TEXT[band]) for band in BANDS}
-        write_xlsx({name: _decategorise(frame) for name, frame in self._sheets().items()},
+        write_xlsx(self._sheets(),
                    str(path) if isinstance(path, Path) else path, fills)
         return path
 

@@ -406,13 +406,17 @@ def contribution(percent: np.ndarray, method: Method = "bands", band: np.ndarray
     return np.asarray(percent, dtype=float)
 
 
-def aggregate_band_points(points_sum: np.ndarray, weight_sum: np.ndarray) -> np.ndarray:
-    """`aggregate` of band points (method bands, arithmetic) from the sums a caller already has, when every weight
-    is 0 or 1: Σ w·(band + 1) and Σ w are whole numbers, so Σ w·c is 25 × Σ w·(band + 1) exactly and the score is
-    the same number to the last bit, without a third pass over the grid."""
+def aggregate_band_points(band: np.ndarray, member: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`aggregate` of band points (method bands, arithmetic, every weight 1 where scored) from the bands
+    themselves: (score, weight sum, band points) per group. The points and counts are whole numbers, summed exactly
+    in single precision (half the bytes of every product); Σ c is 25 × Σ (band + 1) exactly, so the score is
+    `aggregate`'s to the last bit without building the contributions."""
+    member32 = member.astype(np.float32)
+    weight_sum = ((band >= 0).astype(np.float32) @ member32).astype(float)
+    points = ((band + np.int8(1)).astype(np.float32) @ member32).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = points_sum * (100.0 / MAX_POINTS) / weight_sum
-    return np.where(weight_sum > 0, score, np.nan)
+        score = points * (100.0 / MAX_POINTS) / weight_sum
+    return np.where(weight_sum > 0, score, np.nan), weight_sum, points
 
 
 def aggregate(

@@ -163,12 +163,14 @@ def read_and_score(job: CityJob) -> tuple[CityRun, tuple | None]:
     except Exception as exc:  # noqa: BLE001 - one bad city never stops the batch
         run.status, run.reason = "invalid", failure_reason(exc)
         return run, None
-    return run, (run, sub, results)
+    return run, (sub, results)
 
 
-def render_scored(job: CityJob, run: CityRun, sub, results) -> CityRun:
-    """Worker: render the scored city's report (its notebook, then HTML) and return its run with the status."""
+def render_scored(job: CityJob, sub, results) -> CityRun:
+    """Worker: run the scored city's report notebook (the collecting process makes its HTML) and return its run
+    with the status."""
     announce(job.started, job.key)
+    run = job.run
     path = Path(run.input)
     run.lang = lang = report_language(sub, job.lang)
     params: dict[str, object] = {"submission": str(path.resolve()), "targets": job.target_file,
@@ -358,10 +360,11 @@ def _stream(files: list[Path], runs: list[CityRun], stream: Stream, plan, job, o
             started.mkdir(parents=True, exist_ok=True)
             if len(files) == 1 and stream.local:  # one city: read and scored here while the worker warms up
                 stream.warm(1)
+                city = job(runs[-1], key=i)
                 with gc_paused():
-                    runs[-1], scored = read_and_score(job(runs[-1], key=i))
+                    runs[-1], scored = read_and_score(city)
                 if scored is not None:
-                    stream.submit(i, render_scored, job(runs[-1], key=i), *scored)
+                    stream.submit(i, render_scored, city, *scored)
             else:  # a worker starts on it now, while the others are planned
                 stream.submit(i, assess_city, job(runs[-1], key=i), cities=len(files) - i)
         if stream.futures:
@@ -399,10 +402,10 @@ def _collect(stream: Stream, runs: list[CityRun], progress: bool) -> None:
 def _write_html(run: CityRun) -> None:
     """The city's report.html from its executed notebook, here in the collecting process (`render.py`)."""
     t0 = time.perf_counter()
-    _ = translator(run.lang or DEFAULT_LANGUAGE)
-    title = _("{city} {year}: U4SSC recommendation report", city=run.city, year=run.year)
+    lang = run.lang or DEFAULT_LANGUAGE
+    title = translator(lang)("{city} {year}: U4SSC recommendation report", city=run.city, year=run.year)
     try:
-        write_report_html(Path(run.out_dir), title, run.lang or DEFAULT_LANGUAGE)
+        write_report_html(Path(run.out_dir), title, lang)
     except Exception as exc:  # noqa: BLE001 - recorded in the manifest, the batch goes on
         run.status, run.reason = "failed", f"report.html could not be written: {failure_reason(exc)}"
         return
@@ -481,6 +484,3 @@ def _print_pdfs(runs: list[CityRun]) -> str:
 
 def _write_manifest(path: Path, data) -> None:
     write_json(path, asdict(data) if isinstance(data, CityRun) else data)
-
-
-# ---------------------------------------------------------------- CLI

@@ -15,6 +15,7 @@ one matrix product of the (city-year × data point) grid with a membership matri
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import warnings
@@ -105,8 +106,8 @@ def score_frame(
     frame = _prepare_frame(values)
     grid = place(frame, point_index(frame, meta), len(meta.points))
     scored = _score_grid(frame, grid, meta, method, normalise, aggregate, weights)
-    kpis = _kpi_table(frame, grid, meta, scored, normalise)
     per_city_year = _CityYearColumns(grid)
+    kpis = _kpi_table(frame, per_city_year, meta, scored, normalise)
     summary, sdg_frame = _group_frames(scored.aggregates, meta, per_city_year)
     coverage = _coverage_table(meta, scored, per_city_year, scorable=_scorable_points(scored))
     keys = list(zip(grid.cities.tolist(), grid.years.astype(int).tolist(), strict=True))
@@ -213,12 +214,7 @@ def _score_grid(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, method: str,
     per_point = _weights(weights, meta)
     exact = method == "bands" and aggregate == "arithmetic"  # points are whole band points, summed
     if exact and (per_point == 1.0).all():
-        # the U4SSC way: band points and counts of scored data points, whole numbers summed exactly in single
-        # precision; the score from them is `rules.aggregate`'s to the last bit
-        member32 = member.astype(np.float32)
-        weight_sum = ((band >= 0).astype(np.float32) @ member32).astype(float)
-        points = ((band + np.int8(1)).astype(np.float32) @ member32).astype(float)
-        score = rules.aggregate_band_points(points, weight_sum)
+        score, weight_sum, points = rules.aggregate_band_points(band, member)  # the U4SSC way
     else:
         weight = np.where(band >= 0, per_point, 0.0)
         contrib = rules.contribution(achieved, method, band)  # type: ignore[arg-type]
@@ -289,8 +285,13 @@ class _CityYearColumns:
 
     grid: Grid
 
+    @functools.cached_property
+    def _cities(self) -> pd.Categorical:
+        """The city names as a canonical category, once for the four tables."""
+        return canonical_category(pd.Series(self.grid.cities, dtype=object))
+
     def __call__(self, n_groups: int) -> dict[str, Any]:
-        cities = canonical_category(pd.Series(self.grid.cities, dtype=object))
+        cities = self._cities
         return {
             "city": categorical(np.repeat(small_codes(np.asarray(cities.codes), len(cities.categories)),
                                           n_groups), cities.categories),
@@ -320,13 +321,13 @@ def _user_text(frame: pd.DataFrame, grid: Grid, col: str, size: int) -> pd.Categ
     return regrouped(codes, group, merged)
 
 
-def _kpi_table(frame: pd.DataFrame, grid: Grid, meta: ScoringMeta, scored: _Scored,
+def _kpi_table(frame: pd.DataFrame, per_city_year: _CityYearColumns, meta: ScoringMeta, scored: _Scored,
                normalise: str | None) -> pd.DataFrame:
     """The tidy table: one row per city-year and data point, in catalogue order."""
-    pts = meta.points
+    pts, grid = meta.points, per_city_year.grid
     n_cy, n_pts = len(grid.cities), len(pts)
     size = n_cy * n_pts
-    cols: dict[str, Any] = _CityYearColumns(grid)(n_pts)
+    cols: dict[str, Any] = per_city_year(n_pts)
     for col in ("code", "name", "dimension", "sub_dimension", "category", "tier", "part", "point_label"):
         cols[col] = _tile(col, pts, n_cy)
     cols["value"] = scored.value
@@ -398,8 +399,7 @@ def _group_frames(agg: dict[str, np.ndarray], meta: ScoringMeta,
                            (meta.sdg_groups, ("level", "sdg"))):
         cols = per_city_year(len(groups))
         for col in labels:
-            codes, uniq = pd.factorize(groups[col])
-            cols[col] = categorical(np.tile(small_codes(codes, len(uniq)), n_cy), uniq)
+            cols[col] = _tile(col, groups, n_cy)
         tables.append(cols)
     n_hierarchy = len(meta.groups)
     for col in ("points", "max_points", "score", "kpis_total", "kpis_reported", "kpis_scored"):

@@ -27,6 +27,13 @@ class KernelDied(RuntimeError):
     """The kernel process ended while a cell was running (killed, out of memory, crashed)."""
 
 
+class CellFault(RuntimeError):
+    """A timeout or a dead kernel, with the notebook cell that was running (either engine raises it)."""
+
+    def __init__(self, reason: str, cells: list, index: int | None):
+        super().__init__(f"{reason} (in {cell_label(cells, index)} of the report notebook)")
+
+
 class Watchdog:
     """The deadline of one city and the kernel it runs on; `check()` raises once either gives out."""
 

@@ -132,7 +132,7 @@ def render_city(notebook: str, params: dict, out_dir: str, timeout: float,
 
 def _notebook_failure(exc: BaseException, notebook: str) -> str:
     name = type(exc).__name__
-    if name in ("CellFault", "CellTimedOut"):  # the watchdog's verdict, naming the cell: timed out, kernel died
+    if name == "CellFault":  # the watchdog's verdict, already naming the cell: timed out, or the kernel died
         return str(exc)
     if name == "PapermillExecutionError":
         return (f"the report notebook failed in {_failed_cell(notebook, getattr(exc, 'source', ''))}: "

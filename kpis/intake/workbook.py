@@ -4,6 +4,7 @@ languages, formula cells found by a light defusedxml pass, rows handed to `rows.
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -187,10 +188,9 @@ def _formula_cells(path: Path, part: str | None) -> dict[tuple[int, int], str]:
     found: dict[tuple[int, int], str] = {}
     with zipfile.ZipFile(path) as zf:
         with zf.open(part.lstrip("/")) as fh:  # the values pass has already read this part within the size caps
-            if not _FORMULA_TAG.search(fh.read()):  # no <f> element at all (most submissions): nothing to parse
-                return found
-        with zf.open(part.lstrip("/")) as fh:
-            _find_formulas(fh, found)
+            data = fh.read()
+    if _FORMULA_TAG.search(data):  # most submissions have no <f> element at all: nothing to parse
+        _find_formulas(io.BytesIO(data), found)
     return found
 
 
