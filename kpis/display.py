@@ -6,7 +6,8 @@ import functools
 import html
 import math
 import re
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -20,9 +21,6 @@ BAND_COLOURS = {
     "<33": "#d73027",
     "not scored": "#e0e0e0",
 }
-#: matplotlib settings under which a chart draws every label as given: a city or group name is untrusted text, and
-#: "$…$" would otherwise be parsed as mathtext (a failed chart, or deep recursion) and LaTeX could be switched on.
-PLAIN_TEXT: dict[Any, Any] = {"text.parse_math": False, "text.usetex": False}
 BAND_TEXT = {"95+": "#000000", "66-95": "#000000", "33-66": "#000000", "<33": "#ffffff", "not scored": "#000000"}
 BAND_LABELS = {
     "95+": N_("95 % of target or more"),
@@ -39,16 +37,19 @@ STATUS_WORDS = {
 }
 
 
-def band_labels(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
-    """The legend's band labels in `lang`."""
+@functools.cache
+def band_labels(lang: str = DEFAULT_LANGUAGE) -> Mapping[str, str]:
+    """The legend's band labels in `lang` (made once per language; read-only)."""
     _ = translator(lang)
-    return {band: _(label) for band, label in BAND_LABELS.items()}
+    return MappingProxyType({band: _(label) for band, label in BAND_LABELS.items()})
 
 
-def status_words(lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
-    """Status and target-basis words in `lang` (a word it does not know is shown as written)."""
+@functools.cache
+def status_words(lang: str = DEFAULT_LANGUAGE) -> Mapping[str, str]:
+    """Status and target-basis words in `lang` (a word it does not know is shown as written; made once per
+    language, read-only: the report looks them up row by row)."""
     _ = translator(lang)
-    return {key: _(word) for key, word in STATUS_WORDS.items()}
+    return MappingProxyType({key: _(word) for key, word in STATUS_WORDS.items()})
 
 
 def band_style(band: object) -> str:

@@ -45,7 +45,7 @@ TOP_EDGE, GAP_EDGE = f"{rules.BAND_EDGES[-1]:g}", f"{rules.BAND_EDGES[1]:g}"
 
 def _rule_facts() -> dict[str, str]:
     """The scoring rules the sections quote in words, from kpis.rules: the top band's edge and the points."""
-    return {"top_edge": f"{rules.BAND_EDGES[-1]:g}", "max_points": str(rules.MAX_POINTS)}
+    return {"top_edge": TOP_EDGE, "max_points": str(rules.MAX_POINTS)}
 
 
 def _catalogue_facts() -> dict[str, int]:
@@ -180,12 +180,9 @@ class CityReport:
     def _section(self, name: str, **context: Any) -> HTMLBlock:
         return HTMLBlock(render_section(name, self.lang, **context))
 
-    def _kpi_name(self, code: str, english: str) -> str:
-        return KpiText(code, "name", None, english).localise(self.lang)
-
     def _label(self, r: Any) -> str:
         """'KPI name' or 'KPI name: data point' in the report's language."""
-        name = self._kpi_name(r.code, r.name)
+        name = narrative.kpi_name(r.code, r.name, self.lang)
         if not r.part:
             return name
         return f"{name}: {KpiText(r.code, 'points', r.part, r.point_label).localise(self.lang)}"

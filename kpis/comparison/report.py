@@ -17,7 +17,7 @@ from markupsafe import Markup
 from .. import rules
 from ..charts import Chart
 from ..display import band_style, unit_text, value_text
-from ..i18n import DEFAULT_LANGUAGE, N_, KpiText, Translator, check_language, percent_text, unit_words
+from ..i18n import DEFAULT_LANGUAGE, N_, KpiText, Translator, check_language, localise, percent_text, unit_words
 from .charts import plot_coverage, plot_heatmap, plot_progress, plot_radar, plot_ranking
 from .load import bundled_inputs
 from .model import Comparison, compare, years_text
@@ -213,7 +213,7 @@ class ComparisonReport:
                            n_excluded=len(excluded),
                            pairs=table_of(pair_table, band_column=None, band_columns=("band_a", "band_b"),
                                           max_rows=200, empty=empty, lang=lang),
-                           notes=[n.localise(lang) if hasattr(n, "localise") else n for n in pairs.notes[:MAX_NOTES]],
+                           notes=[localise(n, lang) for n in pairs.notes[:MAX_NOTES]],
                            more_notes=max(len(pairs.notes) - MAX_NOTES, 0), min_shared=MIN_SHARED_POINTS)
 
     def coverage_chart(self) -> Chart:
@@ -229,7 +229,7 @@ class ComparisonReport:
         table = peers.table.drop(columns=["level", "group"]).round(1)
         by = self._("population band") if self.group_by == "population_band" else self._("region")
         return self._block("peers", table=table_of(table, lang=self.lang) if not table.empty else None,
-                           notes=[n.localise(self.lang) if hasattr(n, "localise") else n for n in peers.notes],
+                           notes=[localise(n, self.lang) for n in peers.notes],
                            min_shared=MIN_SHARED_POINTS, by=by)
 
     def progress_chart(self) -> Chart | HTMLBlock:

@@ -13,7 +13,7 @@ from markupsafe import escape
 
 from .. import rules
 from ..display import band_style
-from ..i18n import DEFAULT_LANGUAGE, N_, Translator, decimal_sign, direction, group_text
+from ..i18n import DEFAULT_LANGUAGE, N_, Translator, decimal_sign, direction, group_text, localise
 from ..templating import render
 
 
@@ -119,9 +119,7 @@ def cell_text(value: object, lang: str = DEFAULT_LANGUAGE) -> str:
     if isinstance(value, float):
         text = f"{value:.4g}"
         return text.replace(".", decimal_sign(lang)) if lang != DEFAULT_LANGUAGE and "e" not in text else text
-    if hasattr(value, "localise"):
-        return str(value.localise(lang))
-    return str(value)
+    return localise(value, lang)
 
 
 def table_of(frame: pd.DataFrame, band_column: str | None = "band", max_rows: int = 200,
