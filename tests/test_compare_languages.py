@@ -143,3 +143,14 @@ def test_an_input_error_is_said_in_the_report_language(tmp_path, capsys):
         compare(bad)  # the same error in English, from Python
     assert main(["compare", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out"), "--lang", "fr"]) == 1
     assert "nope.csv : fichier ou dossier introuvable" in capsys.readouterr().err
+
+
+def test_side_by_side_units_read_as_in_the_city_report():
+    """A count of services is '15,49 services' in French, as the city report writes it (not the catalogue's unit
+    label 'nombre (services)'): the comparison gives value_text the catalogue's unit, once."""
+    comp = compare(cities(6, seed=3))
+    table = ComparisonReport(comp, comp.rank(draws=5), "population_band", lang="fr")._side_by_side_table()
+    row = next(r for r in table.rows if r[0][0] == "EC: ICT: PS: 2A")
+    cells = [text for text, _style in row[2:] if text != "–"]
+    assert cells and all(re.match(r"^\d+(,\d+)? services · ", html.unescape(c)) for c in cells), cells
+    assert not any("nombre" in c for c in cells)

@@ -16,8 +16,8 @@ from markupsafe import Markup
 
 from .. import rules
 from ..charts import Chart
-from ..display import band_style, unit_text, value_text
-from ..i18n import DEFAULT_LANGUAGE, N_, KpiText, Translator, check_language, localise, percent_text, unit_words
+from ..display import band_style, value_text
+from ..i18n import DEFAULT_LANGUAGE, N_, KpiText, Translator, check_language, localise, percent_text
 from .charts import plot_coverage, plot_heatmap, plot_progress, plot_radar, plot_ranking
 from .load import bundled_inputs
 from .model import Comparison, compare, years_text
@@ -159,8 +159,7 @@ class ComparisonReport:
         columns = np.flatnonzero(grid.reported.any(axis=1))[:MAX_SIDE_CITIES]  # a city with none of them: no column
         rows, lang = [], self.lang
         for j, point in points.head(MAX_SIDE_ROWS).iterrows():
-            unit = str(point.get("unit", "") or "")
-            unit = unit_words(unit, lang) if unit_text(unit) else ""  # a silent unit (count) stays silent
+            unit = str(point.get("unit", "") or "")  # the catalogue's unit: value_text says it in `lang`
             code, part = str(point["code"]), str(point.get("part", "") or "")
             english = str(point.get("point_label", "") or "")
             name = KpiText(code, "points", part, english) if part else KpiText(code, "name", None, english)
