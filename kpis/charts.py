@@ -187,12 +187,15 @@ def _ticks(top: float) -> list[float]:
     return [i * step for i in range(int(math.ceil(top / step)) + 1)]
 
 
+def text_width(text: str, size: float) -> float:
+    """Roughly how wide a label of `size` px is drawn (no font metrics: 0.6 em a character, 1 em for a wide one:
+    Chinese characters and full-width signs)."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text) * size
+
+
 def _label_width(labels: list[str], size: float) -> float:
-    """A generous width for text of `size` px (no font metrics: 0.6 em a character, 1 em for a wide one: Chinese
-    characters and full-width signs)."""
-    def ems(text: str) -> float:
-        return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.6 for c in text)
-    return max((ems(s) for s in labels), default=0) * size
+    """A generous width for the longest of the labels."""
+    return max((text_width(s, size) for s in labels), default=0)
 
 
 def subdimension_bars(summary: pd.DataFrame, lang: str = DEFAULT_LANGUAGE) -> Chart:

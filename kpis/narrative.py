@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import rules
-from .i18n import DEFAULT_LANGUAGE, N_, KpiText, Translator, decimal_sign, group_text, translator
+from .i18n import DEFAULT_LANGUAGE, N_, KpiText, Translator, group_text, translator
 from .knowledge_text import knowledge_base_in
 from .library import Library, library
 from .recommendation import (
@@ -29,7 +29,7 @@ from .recommendation import (
     measures_for,
     recommend,
 )
-from .statuses import Coverage, coverage_of, kpi_statuses, pick, recs_for, rows_for
+from .statuses import Coverage, coverage_of, kpi_statuses, pct, pick, recs_for, rows_for
 
 TOP_BAND = rules.BANDS[-1]
 #: How the summary says a band in words.
@@ -39,13 +39,6 @@ BAND_WORDS = {
     "66-95": N_("close to target"),
     "95+": N_("at target"),
 }
-
-
-def pct(score: float, lang: str = DEFAULT_LANGUAGE, decimals: int = 0) -> str:
-    """A score in % as the prose writes it (rounded inside its band, `rules.display_percent`), with the decimal
-    sign of `lang`."""
-    text = rules.display_percent(float(score), decimals)
-    return text.replace(".", decimal_sign(lang)) if lang != DEFAULT_LANGUAGE else text
 
 
 def kpi_name(code: str, english: str, lang: str) -> str:

@@ -38,9 +38,11 @@ def rows_for(results: Any, city: Any, year: Any) -> pd.DataFrame:
     return results.kpis[(results.kpis["city"] == city) & (results.kpis["year"] == year)]
 
 
-def percent_text(score: float) -> str:
-    """A score or achievement in whole % as the report shows it: rounded without leaving its band."""
-    return rules.display_percent(float(score))
+def pct(score: float, lang: str = DEFAULT_LANGUAGE, decimals: int = 0) -> str:
+    """A score or achievement in % as the prose writes it (rounded inside its band, `rules.display_percent`), with
+    the decimal sign of `lang`."""
+    text = rules.display_percent(float(score), decimals)
+    return text.replace(".", decimal_sign(lang)) if lang != DEFAULT_LANGUAGE else text
 
 
 # ---------------------------------------------------------------- one status per data point, one verdict per KPI
@@ -94,7 +96,7 @@ class KpiStatus:
                 what = _("not reported")
             elif p.achievement is not None and p.status in ("strength", "on track", "gap"):
                 what = _("{value}, {share} % of target", value=value,
-                         share=percent_text(p.achievement).replace(".", decimal_sign(lang)))
+                         share=pct(p.achievement, lang))
             elif p.reference is not None:
                 what = _("{value} (reference figure {reference}; a context indicator)", value=value,
                          reference=number(p.reference, p.unit))

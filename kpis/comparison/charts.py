@@ -11,11 +11,10 @@ import) and shapes no Arabic.
 from __future__ import annotations
 
 import math
-import unicodedata
 from typing import Any
 
 from .. import rules
-from ..charts import FONT, Chart, esc
+from ..charts import FONT, Chart, _text, esc, text_width
 from ..display import BAND_COLOURS
 from ..i18n import DEFAULT_LANGUAGE, Translator, group_text
 from .model import Comparison
@@ -28,19 +27,9 @@ CITY_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"
 ROW = 16  # height of a city's row in the heat map, coverage, ranking and progress charts
 
 
-def text_width(text: str, size: float) -> float:
-    """Roughly how wide a label is drawn: wide (CJK) characters a full em, others ~0.6 em."""
-    return sum(size if unicodedata.east_asian_width(c) in "WF" else 0.6 * size for c in text)
-
-
 def _short(text: object, most: int) -> str:
     text = str(text)
     return text if len(text) <= most else text[: most - 1] + "…"
-
-
-def _text(x: float, y: float, text: object, size: float = 11, anchor: str = "start", extra: str = "") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:g}" text-anchor="{anchor}" '
-            f'dominant-baseline="central"{extra}>{esc(text)}</text>')
 
 
 def _rect(x: float, y: float, w: float, h: float, fill: str, title: str = "") -> str:
