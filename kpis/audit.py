@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from . import narrative, rules
+from .i18n import LRI, PDI
 from .recommendation import LOW_BANDS
 from .report import CityReport
 
@@ -89,7 +90,7 @@ def _percentages_stay_in_their_band(report: CityReport) -> list[str]:
     out = []
     for dimension in report.dimensions:
         for row in report._kpi_rows(report.kpis[report.kpis["dimension"] == dimension]):
-            match = _PERCENT.fullmatch(row["achievement"].replace("\u202f", "").strip("\u2066\u2069"))
+            match = _PERCENT.fullmatch(row["achievement"].replace("\u202f", "").strip(LRI + PDI))
             shown = rules.parse_number(match.group(1), report.fmt.sign).value if match else None
             if shown is not None and row["band"] in rules.BANDS:
                 if rules.band_of(shown) != row["band"]:

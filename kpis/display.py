@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from .i18n import DEFAULT_LANGUAGE, N_, decimal_sign, direction, translator, unit_words
+from .i18n import DEFAULT_LANGUAGE, LRI, N_, PDI, decimal_sign, direction, translator, unit_words
 
 # The project's own palette (U4SSC does not publish its colours): colour-blind-safe, light enough for black text.
 BAND_COLOURS = {
@@ -139,9 +139,8 @@ def value_text(value: object, unit: str | None = "", decimal_separator: str | No
     return number if number == "–" or not shown else f"{number} {shown}"
 
 
-#: Unicode's left-to-right isolate and its end: a figure keeps its order inside right-to-left text ('84.5 %', never
+#: A figure is a left-to-right isolate (i18n.LRI … PDI) in right-to-left text: it keeps its order ('84.5 %', never
 #: '% 84.5'), in HTML, SVG and PDF alike, without markup.
-LRI, PDI = "\u2066", "\u2069"
 _RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 

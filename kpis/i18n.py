@@ -103,6 +103,11 @@ def catalogue(lang: str) -> dict[str, str]:
     return _read_catalogue(lang).texts
 
 
+#: Unicode bidi isolates: left-to-right, first strong, and their end (figures, codes and names kept in their own
+#: order inside right-to-left text).
+LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
+
+
 @dataclass(frozen=True)
 class Translator:
     """`gettext` of one language: the English text when a translation is missing (never an empty string).
@@ -119,7 +124,7 @@ class Translator:
 
     def _values(self, params: dict[str, Any]) -> dict[str, str]:
         values = {k: localise(v, self.lang) for k, v in params.items()}
-        return {k: f"\u2068{v}\u2069" for k, v in values.items()} if self.isolate else values
+        return {k: f"{FSI}{v}{PDI}" for k, v in values.items()} if self.isolate else values
 
     def gettext(self, msgid: str, **params: Any) -> str:
         text = catalogue(self.lang).get(msgid, msgid)

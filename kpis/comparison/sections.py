@@ -13,7 +13,18 @@ from markupsafe import escape
 
 from .. import rules
 from ..display import band_style
-from ..i18n import DEFAULT_LANGUAGE, N_, Translator, decimal_sign, direction, group_text, localise
+from ..i18n import (
+    DEFAULT_LANGUAGE,
+    FSI,
+    LRI,
+    N_,
+    PDI,
+    Translator,
+    decimal_sign,
+    direction,
+    group_text,
+    localise,
+)
 from ..templating import render
 
 
@@ -39,7 +50,6 @@ HEADINGS = {
     "band_a": N_("Band of A"), "band_b": N_("Band of B"), "difference": N_("A minus B (points of %)"),
 }
 NOTHING = N_("Nothing to show.")
-LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"  # Unicode bidi isolates (left-to-right, first strong, end)
 #: Words of the comparison's own vocabulary that reach a table or chart as values (bands, levels).
 WORDS = (N_("not scored"), N_("Overall"), N_("unknown"))
 #: Columns whose values are words of a vocabulary (translated), and columns of group names (the library's texts).
